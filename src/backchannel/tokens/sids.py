@@ -1,0 +1,28 @@
+"""Twilio SIDs: two upper-case letters naming the kind, then 32 hex digits."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+ACCOUNT = "AC"
+API_KEY = "SK"
+SERVICE = "IS"
+ROLE = "RL"
+CREDENTIAL = "CR"
+
+_SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
+
+
+def is_sid(value: object, prefix: str) -> bool:
+    """True when ``value`` is a string SID of the kind ``prefix`` (``"AC"``, ``"IS"``, …)."""
+    return (
+        isinstance(value, str)
+        and value.startswith(prefix)
+        and _SID.fullmatch(value) is not None
+    )
+
+
+def new_sid(prefix: str) -> str:
+    """A fresh random SID of the kind ``prefix``."""
+    return prefix + secrets.token_hex(16)
