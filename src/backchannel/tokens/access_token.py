@@ -84,7 +84,7 @@ class AccessToken:
         """The signed JWT; ``ttl`` overrides the lifetime given to the constructor."""
         now = int(time.time())
         self._check_sids()
-        secret = self._secret()
+        signer = codec.signer_for(self._secret())
         nbf = now if self.nbf is _GENERATE else self.nbf
         exp = self._expiry(now, nbf, self.ttl if ttl is None else ttl)
         payload: dict[str, Any] = {
@@ -96,7 +96,11 @@ class AccessToken:
         if nbf is not None:
             payload["nbf"] = nbf
         payload["sub"] = self.account_sid
-        return codec.encode(_header_segment(self._region()), payload, secret)
+        try:
+            payload_json = codec.dumps(payload)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise MintError(f"a grant's payload is not JSON: {exc}", code=20106) from exc
+        return codec.encode(_header_segment(self._region()), payload_json, signer)
 
     def _secret(self) -> bytes:
         secret = self.secret

@@ -1,15 +1,16 @@
 """A strict HS256 JWT codec: compact serialization, canonical base64url, strict JSON.
 
-``encode`` writes exactly what PyJWT writes for the same header and payload (sorted header keys,
-compact separators). ``split`` undoes it and refuses anything a careful encoder would not have
-produced: padding, whitespace, non-canonical base64, duplicate JSON keys, NaN or Infinity, JSON
-that is not an object, bytes that are not UTF-8. It checks no signature and trusts no claim;
-that is the verifier's job.
+``encode`` writes what PyJWT writes for the same header and payload (sorted header keys, compact
+separators). ``split`` undoes it and refuses anything a careful encoder would not have produced:
+padding, whitespace, non-canonical base64, duplicate JSON keys, NaN or Infinity, JSON that is
+not an object, bytes that are not UTF-8. It checks no signature and trusts no claim; that is the
+verifier's job.
 """
 
 from __future__ import annotations
 
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -18,24 +19,6 @@ from typing import Any
 from backchannel.tokens.errors import MalformedTokenError
 
 MAX_TOKEN_LENGTH = 8192
-
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
-_dumps_sorted = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        raise ValueError("duplicate key")
-    return obj
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-_strict_json = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constants)
-
 
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
@@ -59,8 +42,61 @@ def b64decode(segment: bytes) -> bytes:
     return raw
 
 
-def sign(signing_input: bytes, secret: bytes) -> bytes:
-    return hmac.digest(secret, signing_input, hashlib.sha256)
+def _refuse(value: object) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _compact_encoder(sort_keys: bool) -> Any:
+    try:
+        # The C encoder, built once: json.dumps builds a new one on every call.
+        from json.encoder import (  # type: ignore[attr-defined]
+            c_make_encoder,
+            encode_basestring_ascii,
+        )
+    except ImportError:  # pragma: no cover - CPython always has it
+        encode = json.JSONEncoder(separators=(",", ":"), sort_keys=sort_keys).encode
+        return lambda obj: encode(obj)
+    make = c_make_encoder(
+        None, _refuse, encode_basestring_ascii, None, ":", ",", sort_keys, False, False
+    )
+    return lambda obj: "".join(make(obj, 0))
+
+
+dumps = _compact_encoder(sort_keys=False)
+"""Compact JSON, ASCII only, no NaN: what PyJWT writes."""
+_dumps_sorted = _compact_encoder(sort_keys=True)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise ValueError("duplicate key")
+    return obj
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+# The decoder's C scanner, called directly: JSONDecoder.decode adds a Python layer per call.
+_scan = json.JSONDecoder(  # type: ignore[attr-defined]
+    object_pairs_hook=_unique_keys, parse_constant=_no_constants
+).scan_once
+
+
+def parse_object(raw: bytes, what: str) -> dict[str, Any]:
+    """A strict UTF-8 JSON object, or ``MalformedTokenError`` naming ``what``.
+
+    Whitespace around the object is refused too: no encoder of tokens writes it.
+    """
+    try:
+        text = raw.decode("utf-8")
+        value, end = _scan(text, 0)
+    except (UnicodeDecodeError, ValueError, StopIteration, RecursionError) as exc:
+        raise MalformedTokenError(f"the {what} is not a strict UTF-8 JSON object") from exc
+    if end != len(text) or not isinstance(value, dict):
+        raise MalformedTokenError(f"the {what} is not a JSON object")
+    return value
 
 
 def encode_header(header: dict[str, Any]) -> bytes:
@@ -68,51 +104,50 @@ def encode_header(header: dict[str, Any]) -> bytes:
     return b64encode(_dumps_sorted(header).encode())
 
 
-def encode(header_segment: bytes, payload: dict[str, Any], secret: bytes) -> str:
-    """Sign ``payload`` under an already-encoded header segment and return the compact JWT."""
-    signing_input = header_segment + b"." + b64encode(_dumps(payload).encode())
-    return (signing_input + b"." + b64encode(sign(signing_input, secret))).decode("ascii")
+class Signer:
+    """HMAC-SHA256 under one secret, with the key schedule done once."""
+
+    __slots__ = ("_mac",)
+
+    def __init__(self, secret: bytes) -> None:
+        self._mac = hmac.new(secret, digestmod=hashlib.sha256)
+
+    def sign(self, signing_input: bytes) -> bytes:
+        mac = self._mac.copy()
+        mac.update(signing_input)
+        return mac.digest()
+
+    def verify(self, signing_input: bytes, signature: bytes) -> bool:
+        """Constant-time; a signature of the wrong length simply does not match."""
+        return hmac.compare_digest(self.sign(signing_input), signature)
 
 
-def parse_object(raw: bytes, what: str) -> dict[str, Any]:
-    """Strict UTF-8 JSON object, or ``MalformedTokenError`` naming ``what``."""
-    try:
-        value = _strict_json.decode(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise MalformedTokenError(f"the {what} is not a strict UTF-8 JSON object") from exc
-    if not isinstance(value, dict):
-        raise MalformedTokenError(f"the {what} is not a JSON object")
-    return value
+@functools.lru_cache(maxsize=256)
+def signer_for(secret: bytes) -> Signer:
+    """The ``Signer`` of ``secret``, shared: a server signs and checks with few keys."""
+    return Signer(secret)
 
 
-class Parts:
-    """The three segments of a compact JWT, decoded but not yet trusted."""
+def encode(header_segment: bytes, payload_json: str, signer: Signer) -> str:
+    """The compact JWT of an encoded header segment and a payload already serialized."""
+    signing_input = header_segment + b"." + b64encode(payload_json.encode())
+    return (signing_input + b"." + b64encode(signer.sign(signing_input))).decode("ascii")
 
-    __slots__ = ("header_raw", "payload_raw", "signature", "signing_input")
 
-    def __init__(self, token: str | bytes) -> None:
-        if isinstance(token, str):
-            try:
-                data = token.encode("ascii")
-            except UnicodeEncodeError as exc:
-                raise MalformedTokenError("a token is ASCII only") from exc
-        elif isinstance(token, bytes):
-            data = token
-        else:
-            raise MalformedTokenError("a token must be a string")
-        if len(data) > MAX_TOKEN_LENGTH:
-            raise MalformedTokenError(f"a token is at most {MAX_TOKEN_LENGTH} bytes")
-        segments = data.split(b".")
-        if len(segments) != 3 or not all(segments):
-            raise MalformedTokenError("a token is three non-empty segments joined by dots")
-        self.signing_input = data[: len(segments[0]) + 1 + len(segments[1])]
-        self.header_raw = b64decode(segments[0])
-        self.payload_raw = b64decode(segments[1])
-        self.signature = b64decode(segments[2])
-
-    def signature_matches(self, secret: bytes) -> bool:
-        """Constant-time comparison of the signature with the HMAC under ``secret``.
-
-        A signature of the wrong length simply does not match.
-        """
-        return hmac.compare_digest(sign(self.signing_input, secret), self.signature)
+def split(token: str | bytes) -> tuple[bytes, bytes, bytes, bytes]:
+    """``(signing_input, header, payload, signature)``: the still-encoded segments of a JWT."""
+    if isinstance(token, str):
+        if not token.isascii():
+            raise MalformedTokenError("a token is ASCII only")
+        data = token.encode("ascii")
+    elif isinstance(token, bytes):
+        data = token
+    else:
+        raise MalformedTokenError("a token must be a string")
+    if len(data) > MAX_TOKEN_LENGTH:
+        raise MalformedTokenError(f"a token is at most {MAX_TOKEN_LENGTH} bytes")
+    segments = data.split(b".")
+    if len(segments) != 3 or not all(segments):
+        raise MalformedTokenError("a token is three non-empty segments joined by dots")
+    header, payload, signature = segments
+    return data[: len(header) + 1 + len(payload)], header, payload, signature

@@ -6,7 +6,7 @@
     └── TokenError                     every token failure; .code is Twilio's, .status 401
         ├── MalformedTokenError        20101  not a well-formed JWT, or a claim of the wrong type
         ├── InvalidHeaderError         20102  header is not exactly HS256 / JWT / twilio-fpa;v=1
-        ├── InvalidIssuerError         20103  unknown key, or a subject that is not the key's account
+        ├── InvalidIssuerError         20103  unknown key, or a subject not the key's account
         ├── TokenExpiredError          20104  exp has passed
         ├── TokenNotYetValidError      20105  nbf or iat lies in the future
         ├── InvalidGrantsError         20106  grants missing, mistyped, or without an identity

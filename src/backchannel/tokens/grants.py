@@ -131,7 +131,9 @@ class TaskRouterGrant(AccessTokenGrant):
         self.role = role
 
     def to_payload(self) -> dict[str, Any]:
-        return _present(workspace_sid=self.workspace_sid, worker_sid=self.worker_sid, role=self.role)
+        return _present(
+            workspace_sid=self.workspace_sid, worker_sid=self.worker_sid, role=self.role
+        )
 
 
 class PlaybackGrant(AccessTokenGrant):
@@ -158,21 +160,27 @@ def _sid_fields(**kinds: str) -> Callable[[dict[str, Any]], str | None]:
     return check
 
 
+_chat_sids = _sid_fields(service_sid="IS", deployment_role_sid="RL", push_credential_sid="CR")
+
+
 def _chat(payload: dict[str, Any]) -> str | None:
     if "service_sid" not in payload:
         return "a chat grant needs the service_sid of a Chat Service (IS…)"
-    return _sid_fields(service_sid="IS", deployment_role_sid="RL", push_credential_sid="CR")(
-        payload
-    )
+    return _chat_sids(payload)
+
+
+_voice_sids = _sid_fields(push_credential_sid="CR")
+_outgoing_sids = _sid_fields(application_sid="AP")
 
 
 def _voice(payload: dict[str, Any]) -> str | None:
     outgoing = payload.get("outgoing", {})
-    if not sids.is_sid(outgoing.get("application_sid", "AP" + "0" * 32), "AP"):
-        return "outgoing_application_sid must be an AP SID (AP and 32 hex digits)"
+    problem = _outgoing_sids(outgoing)
+    if problem:
+        return f"outgoing_{problem}"
     if not isinstance(outgoing.get("params", {}), dict):
         return "outgoing_application_params must be a dict"
-    return _sid_fields(push_credential_sid="CR")(payload)
+    return _voice_sids(payload)
 
 
 _RULES: dict[str, Callable[[dict[str, Any]], str | None]] = {

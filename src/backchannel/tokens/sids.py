@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from typing import TypeGuard
 
 ACCOUNT = "AC"
 API_KEY = "SK"
@@ -14,7 +15,7 @@ CREDENTIAL = "CR"
 _SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
 
 
-def is_sid(value: object, prefix: str) -> bool:
+def is_sid(value: object, prefix: str) -> TypeGuard[str]:
     """True when ``value`` is a string SID of the kind ``prefix`` (``"AC"``, ``"IS"``, …)."""
     return (
         isinstance(value, str)

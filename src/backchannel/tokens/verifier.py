@@ -28,6 +28,7 @@ from backchannel.tokens.errors import (
 from backchannel.tokens.identity import identity_problem
 
 _HEADER_FIELDS = frozenset({"alg", "typ", "cty", "twr"})
+_MAX_CACHED_HEADERS = 64
 _MAX_TIME = 2**53  # beyond any real Unix time; keeps arithmetic on claims exact
 
 
@@ -90,24 +91,25 @@ class TokenVerifier:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._lookup: Callable[[str], SigningKey | None] = (
-            keys if callable(keys) else keys.get  # type: ignore[assignment]
+            keys if callable(keys) else keys.get
         )
         self.leeway = leeway
         self.max_ttl = max_ttl
         self.clock = clock
+        # Every token a library mints under one region has the same header segment.
+        self._valid_headers: dict[bytes, str | None] = {}
 
     def verify(self, token: str | bytes) -> VerifiedToken:
         """The verified token, or a ``TokenError`` subclass naming the first check that failed."""
-        parts = codec.Parts(token)
-        header = codec.parse_object(parts.header_raw, "header")
-        region = self._check_header(header)
-        payload = codec.parse_object(parts.payload_raw, "payload")
+        signing_input, header, payload_segment, signature = codec.split(token)
+        region = self._region_of(header)
+        payload = codec.parse_object(codec.b64decode(payload_segment), "payload")
 
         key_sid = payload.get("iss")
-        key = self._lookup(key_sid) if sids.is_sid(key_sid, sids.API_KEY) else None
-        if key is None:
+        if not sids.is_sid(key_sid, sids.API_KEY) or (key := self._lookup(key_sid)) is None:
             raise InvalidIssuerError("the token's issuer is not a known API key")
-        if not parts.signature_matches(key.secret_bytes()):
+        signer = codec.signer_for(key.secret_bytes())
+        if not signer.verify(signing_input, codec.b64decode(signature)):
             raise InvalidSignatureError("the token's signature does not match its API key")
         # From here on the payload is authentic.
         account_sid = payload.get("sub")
@@ -133,6 +135,17 @@ class TokenVerifier:
             jti=jti,
             region=region,
         )
+
+    def _region_of(self, segment: bytes) -> str | None:
+        """The region of a valid header segment; segments already seen are not parsed again."""
+        try:
+            return self._valid_headers[segment]
+        except KeyError:
+            pass
+        region = self._check_header(codec.parse_object(codec.b64decode(segment), "header"))
+        if len(self._valid_headers) < _MAX_CACHED_HEADERS:
+            self._valid_headers[segment] = region
+        return region
 
     @staticmethod
     def _check_header(header: dict[str, Any]) -> str | None:
