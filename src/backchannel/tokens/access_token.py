@@ -86,7 +86,7 @@ class AccessToken:
         self._check_sids()
         signer = codec.signer_for(self._secret())
         nbf = now if self.nbf is _GENERATE else self.nbf
-        exp = self._expiry(now, nbf, self.ttl if ttl is None else ttl)
+        exp = self._expiry(now, nbf, ttl)
         payload: dict[str, Any] = {
             "jti": f"{self.signing_key_sid}-{now if nbf is None else nbf}-{secrets.token_hex(8)}",
             "grants": self._grants_claim(),
@@ -110,27 +110,31 @@ class AccessToken:
             raise MintError("the API key secret is empty: pass the secret of the signing key")
         return secret
 
-    def _expiry(self, now: int, nbf: int | None, ttl: int) -> int:
-        start = now if nbf is None else nbf
+    def _expiry(self, now: int, nbf: int | None, ttl: int | None) -> int:
+        """``exp`` as twilio-python sets it: ``valid_until``, unless a ``ttl`` is passed to
+        ``to_jwt``; else now + ttl. The token must then live at most 24 h from nbf (or now)."""
         if nbf is not None and (not isinstance(nbf, int) or isinstance(nbf, bool)):
             raise MintError("nbf must be a Unix time in whole seconds")
-        if self.valid_until is not None:
-            exp = self.valid_until
+        if ttl is None and self.valid_until is not None:
+            exp, source = self.valid_until, "valid_until"
             if not isinstance(exp, int) or isinstance(exp, bool):
                 raise MintError("valid_until must be a Unix time in whole seconds")
-            if exp <= start:
-                raise MintError("valid_until must be after nbf (the token would never be valid)")
-            if exp - start > MAX_TTL:
-                raise MintError(
-                    f"valid_until is {exp - start} s after nbf; the maximum is {MAX_TTL} s (24 h)",
-                    code=20157,
-                )
-            return exp
-        if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl <= 0:
-            raise MintError(f"ttl must be a positive number of seconds, not {ttl!r}")
-        if ttl > MAX_TTL:
-            raise MintError(f"ttl is {ttl} s; the maximum is {MAX_TTL} s (24 h)", code=20157)
-        return now + ttl
+        else:
+            ttl = self.ttl if ttl is None else ttl
+            if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl <= 0:
+                raise MintError(f"ttl must be a positive number of seconds, not {ttl!r}")
+            if ttl > MAX_TTL:
+                raise MintError(f"ttl is {ttl} s; the maximum is {MAX_TTL} s (24 h)", code=20157)
+            exp, source = now + ttl, "now + ttl"
+        start = now if nbf is None else nbf
+        if exp <= start:
+            raise MintError(f"{source} is not after nbf: the token would never be valid")
+        if exp - start > MAX_TTL:
+            raise MintError(
+                f"{source} is {exp - start} s after nbf; the maximum is {MAX_TTL} s (24 h)",
+                code=20157,
+            )
+        return exp
 
     def _grants_claim(self) -> dict[str, Any]:
         claim: dict[str, Any] = {}
