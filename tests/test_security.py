@@ -250,6 +250,7 @@ HOSTILE = [
     case(lambda: token({"alg": "HS256", "typ": "JWT"}), 20102, "cty-missing"),
     case(lambda: token(HEADER | {"twr": 1}), 20102, "twr-not-a-string"),
     case(lambda: token(HEADER | {"twr": "us1\n"}), 20102, "twr-newline"),
+    case(lambda: token(HEADER | {"twr": None}), 20102, "twr-null"),
     case(lambda: token({}), 20102, "header-empty-object"),
     # --- compact serialization: three canonical base64url segments --------------------------------
     case(lambda: VALID + "=", 20101, "padding-on-signature"),

@@ -158,7 +158,7 @@ class TokenVerifier:
         if not _HEADER_FIELDS.issuperset(header):
             raise InvalidHeaderError("the token's header has parameters beyond alg, typ, cty, twr")
         region = header.get("twr")
-        if region is not None and not (isinstance(region, str) and REGION.fullmatch(region)):
+        if "twr" in header and not (isinstance(region, str) and REGION.fullmatch(region)):
             raise InvalidHeaderError("the token's twr must be a region name")
         return region
 
