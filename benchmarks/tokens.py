@@ -63,9 +63,7 @@ def main() -> None:
         our_tokens = [ours.to_jwt() for _ in range(args.number)]
         their_tokens = [theirs.to_jwt() for _ in range(args.number)]
         results["verify ours"].append(per_call(cold(verifier.verify, our_tokens), args.number))
-        results["verify twilio"].append(
-            per_call(cold(twilio_verify, their_tokens), args.number)
-        )
+        results["verify twilio"].append(per_call(cold(twilio_verify, their_tokens), args.number))
 
     median = {name: statistics.median(times) for name, times in results.items()}
     print(f"{'operation':<16}{'µs/call (median)':>18}{'min':>10}{'max':>10}")

@@ -17,11 +17,7 @@ _SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
 
 def is_sid(value: object, prefix: str) -> TypeGuard[str]:
     """True when ``value`` is a string SID of the kind ``prefix`` (``"AC"``, ``"IS"``, …)."""
-    return (
-        isinstance(value, str)
-        and value.startswith(prefix)
-        and _SID.fullmatch(value) is not None
-    )
+    return type(value) is str and value[:2] == prefix and _SID.fullmatch(value) is not None
 
 
 def new_sid(prefix: str) -> str:

@@ -39,6 +39,10 @@ class SigningKey:
     secret: str | bytes
     account_sid: str
 
+    def __post_init__(self) -> None:
+        if not self.secret:
+            raise ValueError("an API key secret must not be empty")
+
     def secret_bytes(self) -> bytes:
         return self.secret.encode() if isinstance(self.secret, str) else self.secret
 
@@ -90,9 +94,7 @@ class TokenVerifier:
         max_ttl: int = MAX_TTL,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._lookup: Callable[[str], SigningKey | None] = (
-            keys if callable(keys) else keys.get
-        )
+        self._lookup: Callable[[str], SigningKey | None] = keys if callable(keys) else keys.get
         self.leeway = leeway
         self.max_ttl = max_ttl
         self.clock = clock
