@@ -1,0 +1,39 @@
+"""The ASGI application: ``create_app(config)``.
+
+On start the lifespan opens the store and applies migrations; on shutdown it closes the engine.
+Each resource module contributes its ``routes``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+
+from backchannel.api import errors, health, services
+from backchannel.config import Config
+from backchannel.store import Store
+
+
+def create_app(config: Config, store: Store | None = None) -> Starlette:
+    """The app; ``store`` defaults to one built from ``config`` (the app then owns it)."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        own = store is None
+        app.state.store = Store.from_config(config) if store is None else store
+        try:
+            await app.state.store.migrate()
+            yield
+        finally:
+            if own:
+                await app.state.store.close()
+
+    app = Starlette(
+        routes=[*health.routes, *services.routes],
+        exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )
+    app.state.config = config
+    return app

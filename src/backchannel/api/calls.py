@@ -1,0 +1,126 @@
+"""One authenticated API call: its parameters, its account, its database transaction.
+
+``@endpoint`` wraps a handler ``async def handler(call: Call) -> Response``: it authenticates
+the caller (HTTP Basic), reads the parameters (query string and form body; a repeated key is a
+list) before any transaction opens, then runs the handler in one transaction, so a request that
+fails changes nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from backchannel.api.auth import authenticate
+from backchannel.api.errors import RequestTooLargeError
+from backchannel.chat.errors import InvalidParameterError, NotFoundError
+from backchannel.store import Store
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_FIELDS = 1000
+
+Params = dict[str, list[str]]
+
+
+def parse_params(text: str) -> Params:
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS, errors="strict")
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidParameterError("The request parameters are not valid form data") from None
+    params: Params = {}
+    for name, value in pairs:
+        params.setdefault(name, []).append(value)
+    return params
+
+
+async def read_params(request: Request) -> Params:
+    params = parse_params(request.url.query)
+    if request.method in ("POST", "PUT", "PATCH"):
+        size = request.headers.get("content-length")
+        if size is not None and (not size.isdigit() or int(size) > MAX_BODY_BYTES):
+            raise RequestTooLargeError("The request body is too large")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                raise RequestTooLargeError("The request body is too large")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidParameterError("The request body must be UTF-8 form data") from None
+        for name, values in parse_params(text).items():
+            params.setdefault(name, []).extend(values)
+    return params
+
+
+def base_url(request: Request) -> str:
+    """Where this server is reached: the configured public URL, else the request's own."""
+    public = request.app.state.config.public_url
+    if public:
+        return str(public).rstrip("/")
+    return str(request.base_url).rstrip("/")
+
+
+@dataclass(slots=True)
+class Call:
+    request: Request
+    conn: AsyncConnection
+    store: Store
+    account_sid: str
+    params: Params
+    base_url: str
+
+    def path_param(self, name: str) -> str:
+        return str(self.request.path_params[name])
+
+    def get(self, name: str) -> str | None:
+        """The last value of a parameter, or None when it was not sent."""
+        values = self.params.get(name)
+        return values[-1] if values else None
+
+    def get_all(self, name: str) -> Sequence[str]:
+        return self.params.get(name, [])
+
+    def required(self, name: str) -> str:
+        value = self.get(name)
+        if value is None:
+            raise InvalidParameterError(f"Missing required parameter {name} in the post body")
+        return value
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def not_found(self) -> NotFoundError:
+        return NotFoundError(f"The requested resource {self.request.url.path} was not found")
+
+
+Handler = Callable[[Call], Awaitable[Response]]
+
+
+def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    @functools.wraps(handler)
+    async def run(request: Request) -> Response:
+        store: Store = request.app.state.store
+        header = request.headers.get("authorization")
+        params = await read_params(request)
+        async with store.transaction() as conn:
+            account_sid = await authenticate(conn, store.box, header)
+            call = Call(request, conn, store, account_sid, params, base_url(request))
+            return await handler(call)
+
+    return run
+
+
+def json(body: Any, status: int = 200) -> Response:
+    return JSONResponse(body, status_code=status)
+
+
+def no_content() -> Response:
+    return Response(status_code=204)

@@ -1,0 +1,1 @@
+"""The chat domain: rules of services, roles, users, channels, members, messages and invites."""

@@ -1,0 +1,88 @@
+"""Checks shared by every resource: parameter types, names, JSON attributes, URLs, SIDs.
+
+Each check returns the clean value or raises ``InvalidParameterError`` naming the parameter
+(PascalCase, as the client sent it). Values arrive as the strings a form carries.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+from backchannel.chat.errors import InvalidParameterError
+from backchannel.tokens import sids
+
+MAX_ATTRIBUTES_BYTES = 16 * 1024
+MAX_FRIENDLY_NAME = 256
+MAX_IDENTITY = 256
+MAX_URL = 2048
+_TRUE = frozenset({"true", "True", "TRUE", "1"})
+_FALSE = frozenset({"false", "False", "FALSE", "0"})
+
+
+def parse_bool(name: str, value: str) -> bool:
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise InvalidParameterError(f"{name} must be true or false")
+
+
+def parse_int(name: str, value: str, *, minimum: int = 0, maximum: int = 2**31 - 1) -> int:
+    text = value.strip()
+    if not text.lstrip("-").isdigit() or len(text) > 12:
+        raise InvalidParameterError(f"{name} must be a whole number")
+    number = int(text)
+    if not minimum <= number <= maximum:
+        raise InvalidParameterError(f"{name} must be between {minimum} and {maximum}")
+    return number
+
+
+def text_param(
+    name: str, value: str, *, max_length: int = MAX_FRIENDLY_NAME, allow_empty: bool = True
+) -> str:
+    if "\x00" in value:
+        raise InvalidParameterError(f"{name} must not contain NUL characters")
+    if len(value) > max_length:
+        raise InvalidParameterError(f"{name} must be at most {max_length} characters")
+    if not allow_empty and not value.strip():
+        raise InvalidParameterError(f"{name} must not be empty")
+    return value
+
+
+def friendly_name(value: str, *, name: str = "FriendlyName", required: bool = False) -> str:
+    return text_param(name, value, allow_empty=not required)
+
+
+def attributes(value: str, *, name: str = "Attributes") -> str:
+    """A JSON object, as text of at most 16 KiB; kept as sent."""
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_ATTRIBUTES_BYTES:
+        raise InvalidParameterError(f"{name} must be at most {MAX_ATTRIBUTES_BYTES} bytes")
+    try:
+        parsed = json.loads(value)
+    except (ValueError, RecursionError):
+        raise InvalidParameterError(f"{name} must be valid JSON") from None
+    if not isinstance(parsed, dict):
+        raise InvalidParameterError(f"{name} must be a JSON object")
+    return value
+
+
+def url(name: str, value: str) -> str | None:
+    """An absolute http(s) URL; the empty string clears the setting (None)."""
+    if value == "":
+        return None
+    if len(value) > MAX_URL:
+        raise InvalidParameterError(f"{name} must be at most {MAX_URL} characters")
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise InvalidParameterError(f"{name} must be an absolute http or https URL") from None
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
+        raise InvalidParameterError(f"{name} must be an absolute http or https URL")
+    return value
+
+
+def sid(name: str, value: str, prefix: str) -> str:
+    if not sids.is_sid(value, prefix):
+        raise InvalidParameterError(f"{name} must be a {prefix} SID")
+    return value

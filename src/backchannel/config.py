@@ -1,0 +1,119 @@
+"""Every setting of the service, in one frozen ``Config``; the only reader of the environment.
+
+``Config(...)`` takes each setting as a keyword with a default; ``Config.from_env()`` reads the
+``BACKCHANNEL_*`` variables. Database URLs are accepted in their plain forms (``sqlite:///path``,
+``postgresql://…``) and translated to the async drivers. The master key encrypts API key secrets
+at rest; without one in the environment it lives in a key file created with mode 0600.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+from backchannel.errors import BackchannelError
+
+DEFAULT_DATABASE_URL = "sqlite:///./backchannel.db"
+
+
+class ConfigError(BackchannelError):
+    """A setting is missing or malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The settings of one Backchannel process. ``master_key`` is a Fernet key (url-safe base64)."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    master_key: str | None = None
+    master_key_file: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str | None = None
+    sql_echo: bool = False
+
+    def __repr__(self) -> str:  # never show the master key
+        return (
+            f"Config(database_url={self.database_url!r}, host={self.host!r}, port={self.port!r}, "
+            f"public_url={self.public_url!r})"
+        )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
+        env = os.environ if environ is None else environ
+        port_text = env.get("BACKCHANNEL_PORT", "8080")
+        try:
+            port = int(port_text)
+        except ValueError:
+            raise ConfigError(f"BACKCHANNEL_PORT must be a number, not {port_text!r}") from None
+        return cls(
+            database_url=env.get("BACKCHANNEL_DATABASE_URL", DEFAULT_DATABASE_URL),
+            master_key=env.get("BACKCHANNEL_MASTER_KEY") or None,
+            master_key_file=env.get("BACKCHANNEL_MASTER_KEY_FILE") or None,
+            host=env.get("BACKCHANNEL_HOST", "127.0.0.1"),
+            port=port,
+            public_url=env.get("BACKCHANNEL_PUBLIC_URL") or None,
+        )
+
+    @property
+    def async_database_url(self) -> str:
+        """The database URL with the async driver SQLAlchemy needs."""
+        return async_url(self.database_url)
+
+    def key_file_path(self) -> Path:
+        """Where the master key is kept when it is not given directly."""
+        if self.master_key_file:
+            return Path(self.master_key_file)
+        path = sqlite_path(self.database_url)
+        if path is not None and path != ":memory:":
+            return Path(path).parent / "backchannel.key"
+        return Path("backchannel.key")
+
+    def load_master_key(self) -> bytes:
+        """The master key; the key file is created (mode 0600) on first use."""
+        if self.master_key:
+            return _checked_key(self.master_key.encode(), "BACKCHANNEL_MASTER_KEY")
+        path = self.key_file_path()
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return _checked_key(path.read_bytes().strip(), str(path))
+        with os.fdopen(fd, "wb") as file:
+            key = Fernet.generate_key()
+            file.write(key + b"\n")
+        return key
+
+
+def _checked_key(key: bytes, source: str) -> bytes:
+    try:
+        Fernet(key)
+    except ValueError:
+        raise ConfigError(
+            f"the master key in {source} must be 32 url-safe base64-encoded bytes"
+        ) from None
+    return key
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file of a ``sqlite://`` URL, or None for other databases."""
+    for prefix in ("sqlite+aiosqlite:///", "sqlite:///"):
+        if url.startswith(prefix):
+            return url[len(prefix):] or ":memory:"
+    return None
+
+
+def async_url(url: str) -> str:
+    """``sqlite:///…`` → ``sqlite+aiosqlite:///…``; ``postgresql://…`` → ``postgresql+asyncpg://…``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ConfigError(f"the database URL {url!r} has no scheme")
+    base = scheme.split("+", 1)[0]
+    if base == "sqlite":
+        return f"sqlite+aiosqlite://{rest}"
+    if base in ("postgresql", "postgres"):
+        return f"postgresql+asyncpg://{rest}"
+    raise ConfigError(f"unsupported database {scheme!r}: use sqlite:/// or postgresql://")
