@@ -63,18 +63,7 @@ def test_new_service_has_the_four_default_roles(server):
     client = server.twilio_client()
     service = client.chat.v2.services.create(friendly_name="roles")
     with server.http() as http:
-        body = http.get(f"/v2/Services/{service.sid}/Roles").json()
-    if "roles" not in body:  # the Roles API is not served yet: read them from the store
-        from backchannel.store import roles
-
-        async def read(store):
-            async with store.transaction() as conn:
-                found, _ = await roles.list_roles(conn, service.sid, size=10)
-            return found
-
-        found = server.run_store(read)
-    else:
-        found = body["roles"]
+        found = http.get(f"/v2/Services/{service.sid}/Roles").json()["roles"]
     by_name = {role["friendly_name"]: role for role in found}
     assert set(by_name) == {role.friendly_name for role in DEFAULT_ROLES}
     for default in DEFAULT_ROLES:

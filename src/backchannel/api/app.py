@@ -6,18 +6,24 @@ Each resource module contributes its ``routes``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 
-from backchannel.api import errors, health, services
+from backchannel.api import client, errors, health, keys, roles, services
 from backchannel.config import Config
 from backchannel.store import Store
 
 
-def create_app(config: Config, store: Store | None = None) -> Starlette:
-    """The app; ``store`` defaults to one built from ``config`` (the app then owns it)."""
+def create_app(
+    config: Config, store: Store | None = None, *, clock: Callable[[], float] = time.time
+) -> Starlette:
+    """The app; ``store`` defaults to one built from ``config`` (the app then owns it).
+
+    ``clock`` (Unix time) is what token lifetimes are checked against; tests may freeze it.
+    """
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -31,9 +37,16 @@ def create_app(config: Config, store: Store | None = None) -> Starlette:
                 await app.state.store.close()
 
     app = Starlette(
-        routes=[*health.routes, *services.routes],
+        routes=[
+            *health.routes,
+            *services.routes,
+            *roles.routes,
+            *keys.routes,
+            *client.routes,
+        ],
         exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
     )
     app.state.config = config
+    app.state.clock = clock
     return app

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from backchannel.chat.errors import AuthenticationError
 from backchannel.errors import BackchannelError
 
 log = logging.getLogger("backchannel.api")
@@ -50,7 +51,8 @@ async def on_backchannel_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, BackchannelError)
     if exc.status == 404:
         return envelope(exc.code, 404, f"The requested resource {request.url.path} was not found")
-    headers = {"WWW-Authenticate": 'Basic realm="Backchannel API"'} if exc.status == 401 else None
+    basic = isinstance(exc, AuthenticationError)
+    headers = {"WWW-Authenticate": 'Basic realm="Backchannel API"'} if basic else None
     if exc.status >= 500:
         log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
     return envelope(exc.code, exc.status, exc.message, headers)
