@@ -631,3 +631,23 @@ def test_verify_rejects_a_minted_token_signed_with_a_different_secret(
 def test_b64url_helper_matches_the_codec_spelling() -> None:
     # Guard for the crafting helper that the hostile tests rely on.
     assert b64url(b"\xfb\xff") == "-_8"
+
+
+def test_claimed_issuer_names_the_key_to_fetch_before_verifying() -> None:
+    token = mint_raw(TWILIO_HEADER, claims(), secret="not the real secret at all, really")
+    assert TokenVerifier.claimed_issuer(token) == KEY_SID
+
+
+@pytest.mark.parametrize(
+    ("token", "code"),
+    [
+        pytest.param("not-a-token", 20101, id="malformed"),
+        pytest.param(mint_raw(TWILIO_HEADER, claims(iss=DROP)), 20103, id="no-issuer"),
+        pytest.param(mint_raw(TWILIO_HEADER, claims(iss=ACCOUNT_SID)), 20103, id="not-a-key-sid"),
+        pytest.param(mint_raw(TWILIO_HEADER, claims(iss=[KEY_SID])), 20103, id="not-a-string"),
+    ],
+)
+def test_claimed_issuer_raises_what_verify_would_raise(token: str, code: int) -> None:
+    with pytest.raises(TokenError) as raised:
+        TokenVerifier.claimed_issuer(token)
+    assert raised.value.code == code

@@ -150,6 +150,19 @@ class TokenVerifier:
         return region
 
     @staticmethod
+    def claimed_issuer(token: str | bytes) -> str:
+        """The API Key SID a token names as its issuer, before anything about it is trusted.
+
+        For stores that must fetch the key before verifying; ``verify`` still checks everything.
+        Raises the ``TokenError`` that ``verify`` would raise for a malformed token or issuer.
+        """
+        payload = codec.parse_object(codec.b64decode(codec.split(token)[2]), "payload")
+        issuer = payload.get("iss")
+        if not sids.is_sid(issuer, sids.API_KEY):
+            raise InvalidIssuerError("the token's issuer is not a known API key")
+        return issuer
+
+    @staticmethod
     def _check_header(header: dict[str, Any]) -> str | None:
         if header.get("alg") != "HS256":
             raise InvalidHeaderError("the token's alg must be HS256")
