@@ -9,14 +9,19 @@
     │   ├── RoleNotFoundError      50400 404 (Twilio: 50400 role not found)
     │   ├── ChannelNotFoundError   50300 404
     │   ├── UserNotFoundError      20404 404
-    │   └── MemberNotFoundError    50350 404 (Twilio: 50350 member not found)
+    │   ├── MemberNotFoundError    50402 404 (Twilio: 50402 member not found)
+    │   ├── MessageNotFoundError   50500 404 (Twilio: 50500 message not found)
+    │   └── InviteNotFoundError    50601 404 (Twilio: 50601 invite not found)
     ├── ConflictError              50000 409  a uniqueness rule would break
     │   ├── UserExistsError        50201 409
     │   ├── UniqueNameTakenError   50307 409
     │   ├── MemberExistsError      50404 409
+    │   ├── InviteExistsError      50212 409 (Twilio: 50212 user already invited)
     │   └── RoleExistsError        50402 409
     ├── BodyTooLongError           50504 400
-    └── LimitExceededError         50208 400  a service limit (members per channel, …) is reached
+    └── LimitExceededError         50208 400  a service limit is reached (Twilio: 50208 user
+        │                                     channel limit exceeded)
+        └── ChannelFullError       50403 400  (Twilio: 50403 channel member limit exceeded)
 
 A resource of another account is reported exactly like one that does not exist.
 """
@@ -73,7 +78,15 @@ class UserNotFoundError(NotFoundError):
 
 
 class MemberNotFoundError(NotFoundError):
-    code = 50350
+    code = 50402
+
+
+class MessageNotFoundError(NotFoundError):
+    code = 50500
+
+
+class InviteNotFoundError(NotFoundError):
+    code = 50601
 
 
 class ConflictError(ChatError):
@@ -93,6 +106,10 @@ class MemberExistsError(ConflictError):
     code = 50404
 
 
+class InviteExistsError(ConflictError):
+    code = 50212
+
+
 class RoleExistsError(ConflictError):
     code = 50402
 
@@ -105,3 +122,7 @@ class BodyTooLongError(ChatError):
 class LimitExceededError(ChatError):
     code = 50208
     status = 400
+
+
+class ChannelFullError(LimitExceededError):
+    code = 50403
