@@ -11,7 +11,9 @@ from typing import Any
 import click
 
 from backchannel import __version__
+from backchannel.cli.admin import accounts_group, keys_group, services_group
 from backchannel.cli.errors import one_line_errors
+from backchannel.cli.server import init, serve
 from backchannel.cli.token import token
 
 
@@ -41,5 +43,10 @@ def main() -> None:
 
 
 main.add_command(token)
+main.add_command(init)
+main.add_command(serve)
+main.add_command(accounts_group)
+main.add_command(keys_group)
+main.add_command(services_group)
 
 __all__ = ["main"]

@@ -1,0 +1,164 @@
+"""``backchannel init | serve | accounts | keys | services`` as a user runs them: subprocesses."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from twilio.jwt.access_token import AccessToken
+from twilio.jwt.access_token.grants import ChatGrant
+from twilio.rest import Client
+
+NAMES = (
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_API_KEY",
+    "TWILIO_API_SECRET",
+    "TWILIO_CHAT_SERVICE_SID",
+)
+
+
+@pytest.fixture
+def env(tmp_path):
+    environ = {
+        k: v for k, v in os.environ.items() if not k.startswith(("BACKCHANNEL_", "TWILIO_"))
+    }
+    environ["BACKCHANNEL_DATABASE_URL"] = f"sqlite:///{tmp_path / 'chat.db'}"
+    return environ
+
+
+def backchannel(env, *args, check=True):
+    result = subprocess.run(
+        [sys.executable, "-m", "backchannel", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def parse(stdout):
+    return dict(line.split("=", 1) for line in stdout.splitlines())
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_init_prints_and_writes_the_credentials_once(env, tmp_path):
+    env_file = tmp_path / "chat.env"
+    result = backchannel(env, "init", "--env-file", str(env_file))
+    values = parse(result.stdout)
+    assert tuple(values) == NAMES
+    assert env_file.read_text() == result.stdout
+    assert env_file.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "backchannel.key").stat().st_mode & 0o777 == 0o600
+
+    again = backchannel(env, "init", check=False)
+    assert again.returncode == 1
+    assert again.stderr.startswith("error: ") and len(again.stderr.splitlines()) == 1
+    assert "Traceback" not in again.stderr
+
+
+def test_serve_runs_the_guides_flow_and_stops_on_sigterm(env, tmp_path):
+    values = parse(backchannel(env, "init").stdout)
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "backchannel", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, process.stderr.read()
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+
+        client = Client(values["TWILIO_ACCOUNT_SID"], values["TWILIO_AUTH_TOKEN"])
+        client.chat.base_url = url
+        service = client.chat.v2.services(values["TWILIO_CHAT_SERVICE_SID"]).fetch()
+        assert service.friendly_name == "Backchannel Chat"
+
+        # The access-token guide's snippet, verbatim apart from the identity.
+        token = AccessToken(
+            values["TWILIO_ACCOUNT_SID"],
+            values["TWILIO_API_KEY"],
+            values["TWILIO_API_SECRET"],
+            identity="user@example.com",
+        )
+        token.add_grant(ChatGrant(service_sid=values["TWILIO_CHAT_SERVICE_SID"]))
+        me = httpx.get(f"{url}/client/v1/me", headers={"X-Twilio-Token": token.to_jwt()})
+        assert me.status_code == 200, me.text
+        assert me.json()["identity"] == "user@example.com"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        finally:
+            process.stdout.close()
+            process.stderr.close()
+    assert process.returncode == 0
+
+
+def test_accounts_keys_and_services_commands(env, tmp_path):
+    backchannel(env, "init")
+    second = parse(backchannel(env, "accounts", "create", "--friendly-name", "two").stdout)
+    assert tuple(second) == NAMES
+    account = ["--account-sid", second["TWILIO_ACCOUNT_SID"]]
+
+    key = parse(backchannel(env, "keys", "create", *account, "--friendly-name", "ci").stdout)
+    listed = backchannel(env, "keys", "list", *account).stdout
+    assert key["TWILIO_API_KEY"] in listed and second["TWILIO_API_KEY"] in listed
+    assert key["TWILIO_API_SECRET"] not in listed
+    backchannel(env, "keys", "revoke", *account, key["TWILIO_API_KEY"])
+    assert key["TWILIO_API_KEY"] not in backchannel(env, "keys", "list", *account).stdout
+
+    made = parse(backchannel(env, "services", "create", *account, "--friendly-name", "x").stdout)
+    services = backchannel(env, "services", "list", *account).stdout.splitlines()
+    assert [line.split()[0] for line in services] == [
+        second["TWILIO_CHAT_SERVICE_SID"],
+        made["TWILIO_CHAT_SERVICE_SID"],
+    ]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["keys", "list", "--account-sid", "AC" + "0" * 32],
+        ["keys", "list", "--account-sid", "nonsense"],
+        ["keys", "revoke", "--account-sid", "AC" + "0" * 32, "SK" + "0" * 32],
+        ["services", "create", "--account-sid", "AC" + "0" * 32, "--friendly-name", ""],
+    ],
+)
+def test_admin_errors_are_one_line(env, args):
+    result = backchannel(env, *args, check=False)
+    assert result.returncode in (1, 2)
+    assert result.stderr.startswith("error: ")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_bad_database_url_is_one_line(env):
+    env["BACKCHANNEL_DATABASE_URL"] = "mysql://nope"
+    result = backchannel(env, "init", check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: unsupported database")
