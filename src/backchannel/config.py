@@ -12,12 +12,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from cryptography.fernet import Fernet
 
 from backchannel.errors import BackchannelError
 
 DEFAULT_DATABASE_URL = "sqlite:///./backchannel.db"
+N = TypeVar("N", int, float)
 
 
 class ConfigError(BackchannelError):
@@ -35,28 +37,29 @@ class Config:
     port: int = 8080
     public_url: str | None = None
     sql_echo: bool = False
+    broker_url: str | None = None  # None: in-process; redis://… to fan out across nodes
+    request_rate: float = 100.0  # live requests a session may send per second …
+    request_burst: int = 200  # … in bursts of this many
 
     def __repr__(self) -> str:  # never show the master key
         return (
             f"Config(database_url={self.database_url!r}, host={self.host!r}, port={self.port!r}, "
-            f"public_url={self.public_url!r})"
+            f"public_url={self.public_url!r}, broker_url={self.broker_url!r})"
         )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
         env = os.environ if environ is None else environ
-        port_text = env.get("BACKCHANNEL_PORT", "8080")
-        try:
-            port = int(port_text)
-        except ValueError:
-            raise ConfigError(f"BACKCHANNEL_PORT must be a number, not {port_text!r}") from None
         return cls(
             database_url=env.get("BACKCHANNEL_DATABASE_URL", DEFAULT_DATABASE_URL),
             master_key=env.get("BACKCHANNEL_MASTER_KEY") or None,
             master_key_file=env.get("BACKCHANNEL_MASTER_KEY_FILE") or None,
             host=env.get("BACKCHANNEL_HOST", "127.0.0.1"),
-            port=port,
+            port=_number(env, "BACKCHANNEL_PORT", "8080", int),
             public_url=env.get("BACKCHANNEL_PUBLIC_URL") or None,
+            broker_url=env.get("BACKCHANNEL_BROKER_URL") or None,
+            request_rate=_number(env, "BACKCHANNEL_REQUEST_RATE", "100", float),
+            request_burst=_number(env, "BACKCHANNEL_REQUEST_BURST", "200", int),
         )
 
     @property
@@ -86,6 +89,17 @@ class Config:
             key = Fernet.generate_key()
             file.write(key + b"\n")
         return key
+
+
+def _number(env: Mapping[str, str], name: str, default: str, kind: type[N]) -> N:
+    text = env.get(name, default)
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {text!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, not {text!r}")
+    return value
 
 
 def _checked_key(key: bytes, source: str) -> bytes:
