@@ -12,7 +12,16 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 
-from backchannel.api import client, errors, health, keys, roles, services
+from backchannel.api import (
+    channels,
+    client,
+    errors,
+    health,
+    keys,
+    roles,
+    services,
+    users,
+)
 from backchannel.config import Config
 from backchannel.store import Store
 
@@ -41,6 +50,8 @@ def create_app(
             *health.routes,
             *services.routes,
             *roles.routes,
+            *users.routes,
+            *channels.routes,
             *keys.routes,
             *client.routes,
         ],

@@ -7,6 +7,7 @@ Each check returns the clean value or raises ``InvalidParameterError`` naming th
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from backchannel.chat.errors import InvalidParameterError
@@ -80,6 +81,23 @@ def url(name: str, value: str) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
         raise InvalidParameterError(f"{name} must be an absolute http or https URL")
     return value
+
+
+def timestamp(name: str, value: str) -> datetime:
+    """An ISO 8601 date-time, as naive UTC in whole seconds (how the store keeps dates).
+
+    Without an offset the value is taken as UTC; ``Z`` and ``±hh:mm`` offsets are converted.
+    """
+    text = value.strip()
+    if not text or len(text) > 64:
+        raise InvalidParameterError(f"{name} must be an ISO 8601 date-time")
+    try:
+        parsed = datetime.fromisoformat(text)
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
+        raise InvalidParameterError(f"{name} must be an ISO 8601 date-time") from None
+    return parsed.replace(microsecond=0)
 
 
 def sid(name: str, value: str, prefix: str) -> str:

@@ -1,16 +1,26 @@
-"""Users of a service, one per identity (case-sensitive)."""
+"""Users of a service, one per identity (case-sensitive), found by SID or by identity.
+
+``joined_channels_count`` is a counter kept by SQL arithmetic (``col = col ± n``) wherever a
+membership comes or goes, never read, changed and written back.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from backchannel.chat.sids import USER, new_sid
+from backchannel.chat.errors import UserExistsError
+from backchannel.chat.sids import USER, is_sid, new_sid
+from backchannel.store import counters
 from backchannel.store.clock import utcnow
-from backchannel.store.tables import users
+from backchannel.store.paging import Cursor, Page, fetch_page
+from backchannel.store.tables import channels, members, users
+from backchannel.store.text import could_be_name
 
 _COLUMNS = tuple(c for c in users.c if c.name != "id")
 
@@ -58,3 +68,105 @@ async def ensure_user(
             raise
         return existing
     return values
+
+
+async def get_user(
+    conn: AsyncConnection, service_sid: str, sid_or_identity: str
+) -> dict[str, Any] | None:
+    """The user of the service with this SID, else with this identity, else None."""
+    if not is_sid(sid_or_identity, USER):
+        if not could_be_name(sid_or_identity, users.c.identity):
+            return None
+        return await get_user_by_identity(conn, service_sid, sid_or_identity)
+    query = select(*_COLUMNS).where(
+        users.c.service_sid == service_sid, users.c.sid == sid_or_identity
+    )
+    row = (await conn.execute(query)).mappings().first()
+    return dict(row) if row else None
+
+
+async def create_user(
+    conn: AsyncConnection,
+    service_sid: str,
+    identity: str,
+    role_sid: str,
+    *,
+    friendly_name: str | None = None,
+    attributes: str = "{}",
+) -> dict[str, Any]:
+    """A new user; ``UserExistsError`` when the identity is taken, even by a racing request."""
+    if await get_user_by_identity(conn, service_sid, identity) is not None:
+        raise UserExistsError(_taken(identity))
+    now = utcnow()
+    values = {
+        "sid": new_sid(USER),
+        "service_sid": service_sid,
+        "identity": identity,
+        "role_sid": role_sid,
+        "friendly_name": friendly_name,
+        "attributes": attributes,
+        "joined_channels_count": 0,
+        "is_online": None,
+        "is_notifiable": None,
+        "date_created": now,
+        "date_updated": now,
+    }
+    try:
+        async with conn.begin_nested():
+            await conn.execute(insert(users).values(**values))
+    except IntegrityError:
+        raise UserExistsError(_taken(identity)) from None
+    return values
+
+
+def _taken(identity: str) -> str:
+    return f"User with identity {identity[:64]!r} already exists"
+
+
+async def list_users(
+    conn: AsyncConnection, service_sid: str, *, size: int, cursor: Cursor | None = None
+) -> tuple[list[dict[str, Any]], Page]:
+    query = select(users.c.id, *_COLUMNS).where(users.c.service_sid == service_sid)
+    page = await fetch_page(conn, query, users.c.id, size=size, cursor=cursor)
+    return [_without_id(row) for row in page.rows], page
+
+
+def _without_id(row: Mapping[Any, Any]) -> dict[str, Any]:
+    user = dict(row)
+    user.pop("id", None)
+    return user
+
+
+async def update_user(
+    conn: AsyncConnection, service_sid: str, sid: str, changes: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """Apply already validated column changes; None when there is no such user."""
+    if changes:
+        await conn.execute(
+            update(users)
+            .where(users.c.service_sid == service_sid, users.c.sid == sid)
+            .values(**changes, date_updated=utcnow())
+        )
+    return await get_user(conn, service_sid, sid)
+
+
+async def delete_user(conn: AsyncConnection, service_sid: str, sid: str) -> bool:
+    """Delete the user and its memberships; each channel it left counts one member fewer.
+
+    The user's row is locked first, so no membership can be added for it meanwhile; the
+    memberships are deleted before the user (not by cascade) so that exactly the rows this
+    request removed are subtracted from their channels' counters.
+    """
+    locked = (
+        select(users.c.sid)
+        .where(users.c.service_sid == service_sid, users.c.sid == sid)
+        .with_for_update()
+    )
+    if (await conn.execute(locked)).first() is None:
+        return False
+    gone = await conn.execute(
+        delete(members).where(members.c.user_sid == sid).returning(members.c.channel_sid)
+    )
+    await counters.subtract(conn, channels.c.members_count, Counter(row[0] for row in gone))
+    await conn.execute(delete(users).where(users.c.sid == sid))
+    return True
