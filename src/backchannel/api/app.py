@@ -20,6 +20,7 @@ from backchannel.api import (
     keys,
     roles,
     services,
+    user_channels,
     users,
 )
 from backchannel.config import Config
@@ -52,6 +53,7 @@ def create_app(
             *roles.routes,
             *users.routes,
             *channels.routes,
+            *user_channels.routes,
             *keys.routes,
             *client.routes,
         ],
