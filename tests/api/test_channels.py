@@ -175,6 +175,9 @@ def test_list_channels_through_several_pages_and_by_type(server, service):
         {"DateCreated": "yesterday"},
         {"DateUpdated": "2020-13-01T00:00:00Z"},
         {"DateCreated": "9999-12-31T23:59:59-05:00"},
+        {"DateCreated": "0001-01-01T00:00:00Z"},
+        {"DateUpdated": "1969-12-31T23:59:59Z"},
+        {"Attributes": "[" * 10_000},
     ],
 )
 def test_create_rejects_bad_input_and_creates_nothing(server, service, data):

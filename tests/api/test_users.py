@@ -152,7 +152,8 @@ def test_role_must_be_a_deployment_role_of_this_service(server, service):
         {"Identity": "a", "Attributes": '"text"'},
         {"Identity": "a", "Attributes": ""},
         {"Identity": "a", "Attributes": json.dumps({"k": "v" * 16 * 1024})},
-        {"Identity": "a", "Attributes": "[" * 100_000},
+        {"Identity": "a", "Attributes": "[" * 10_000},
+        {"Identity": "a", "Attributes": '{"a": ' * 5_000},
         {"Identity": "a", "FriendlyName": "f" * 257},
     ],
 )

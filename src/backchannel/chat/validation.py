@@ -17,6 +17,7 @@ MAX_ATTRIBUTES_BYTES = 16 * 1024
 MAX_FRIENDLY_NAME = 256
 MAX_IDENTITY = 256
 MAX_URL = 2048
+MIN_YEAR = 1970
 _TRUE = frozenset({"true", "True", "TRUE", "1"})
 _FALSE = frozenset({"false", "False", "FALSE", "0"})
 
@@ -87,6 +88,8 @@ def timestamp(name: str, value: str) -> datetime:
     """An ISO 8601 date-time, as naive UTC in whole seconds (how the store keeps dates).
 
     Without an offset the value is taken as UTC; ``Z`` and ``±hh:mm`` offsets are converted.
+    Years before 1970 are refused: no chat resource predates the epoch, and four-digit years
+    are what Twilio's date format (and every client parsing it) expects.
     """
     text = value.strip()
     if not text or len(text) > 64:
@@ -97,6 +100,8 @@ def timestamp(name: str, value: str) -> datetime:
             parsed = parsed.astimezone(UTC).replace(tzinfo=None)
     except (ValueError, OverflowError):
         raise InvalidParameterError(f"{name} must be an ISO 8601 date-time") from None
+    if parsed.year < MIN_YEAR:
+        raise InvalidParameterError(f"{name} must not be before {MIN_YEAR}")
     return parsed.replace(microsecond=0)
 
 
