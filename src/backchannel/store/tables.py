@@ -142,6 +142,8 @@ users = Table(
     Column("joined_channels_count", Integer, nullable=False, default=0),
     Column("is_online", Boolean),
     Column("is_notifiable", Boolean),
+    # Live sessions of the user on every node; is_online follows it when reachability is on.
+    Column("online_sessions", Integer, nullable=False, server_default="0"),
     *_dates(),
     UniqueConstraint("service_sid", "identity", name="uq_users_service_identity"),
 )
@@ -178,6 +180,7 @@ members = Table(
     Column("last_consumed_message_index", Integer),
     Column("last_consumption_timestamp", DateTime),
     Column("attributes", Text, nullable=False),
+    Column("notification_level", String(16), nullable=False, server_default="default"),
     *_dates(),
     UniqueConstraint("channel_sid", "identity", name="uq_members_channel_identity"),
     Index("ix_members_user_sid", "user_sid"),
@@ -199,8 +202,10 @@ messages = Table(
     Column("last_updated_by", String(256)),
     Column("media", Text),  # JSON object or NULL
     Column("type", String(16), nullable=False),  # text | media
+    Column("key", String(64)),  # a live client's idempotency key for retried sends
     *_dates(),
     UniqueConstraint("channel_sid", "index", name="uq_messages_channel_index"),
+    UniqueConstraint("channel_sid", "from", "key", name="uq_messages_channel_sid_from_key"),
 )
 
 invites = Table(
