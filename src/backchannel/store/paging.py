@@ -19,6 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backchannel.chat.errors import InvalidParameterError
 
+# Every key column (``id``, ``index``) is a 32-bit INTEGER; a larger key in a token would make
+# the database refuse the query rather than answer an empty page.
+MAX_KEY = 2**31 - 1
+
 
 @dataclass(frozen=True, slots=True)
 class Cursor:
@@ -37,11 +41,14 @@ class Cursor:
             body = token[2:]
             raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode("ascii")
             direction, key = raw[0], raw[1:]
-            if direction not in "FB" or not key.isdigit() or len(key) > 19:
+            if direction not in "FB" or not key.isdigit() or len(key) > 10:
+                raise ValueError
+            number = int(key)
+            if number > MAX_KEY:
                 raise ValueError
         except (ValueError, IndexError, binascii.Error, UnicodeDecodeError):
             raise InvalidParameterError("PageToken is not valid") from None
-        return cls(int(key), backwards=direction == "B")
+        return cls(number, backwards=direction == "B")
 
 
 @dataclass(frozen=True, slots=True)
