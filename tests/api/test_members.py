@@ -76,6 +76,18 @@ def test_adding_a_member_creates_its_user_with_the_default_service_role(server, 
     assert count_rows(server, members, user_sid=user["sid"]) == 1
 
 
+@pytest.mark.parametrize("identity", ["user@example.com", "José Ñ", "MB" + "a" * 32, "a+b=c"])
+def test_members_are_found_by_unusual_identities(server, service, channel, identity):
+    members_ = _members(server, service, channel)
+    member = members_.create(identity=identity)
+    assert member.identity == identity
+    assert members_(identity).fetch().sid == member.sid
+    assert members_(member.sid).fetch().identity == identity
+    assert [m.sid for m in members_.list(identity=[identity])] == [member.sid]
+    assert members_(identity).delete() is True
+    assert channel_counters(server, channel)["members_count"] == 0
+
+
 def test_members_counters_follow_creates_and_deletes(server, service, channel):
     other = make_channel(server, service.sid)
     created = [_members(server, service, channel).create(identity=f"u{i}") for i in range(3)]
