@@ -21,6 +21,7 @@ from backchannel.api import (
     keys,
     members,
     messages,
+    openapi,
     roles,
     services,
     user_channels,
@@ -62,6 +63,7 @@ def create_app(
             *invites.routes,
             *keys.routes,
             *client.routes,
+            *openapi.routes,
         ],
         exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
