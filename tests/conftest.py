@@ -107,7 +107,7 @@ class RunningServer:
         self.url = f"http://127.0.0.1:{port}"
         self._server = uvicorn.Server(
             uvicorn.Config(
-                create_app(config), lifespan="on", ws="none", log_level="warning", access_log=False
+                create_app(config), lifespan="on", ws="websockets-sansio", log_level="warning", access_log=False
             )
         )
         self._thread = threading.Thread(

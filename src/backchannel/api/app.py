@@ -1,6 +1,7 @@
 """The ASGI application: ``create_app(config)``.
 
-On start the lifespan opens the store and applies migrations; on shutdown it closes the engine.
+On start the lifespan opens the store, applies migrations and starts the broker and the node of
+live sessions; on shutdown it asks live sessions to reconnect elsewhere, then closes it all.
 Each resource module contributes its ``routes``.
 """
 
@@ -28,6 +29,8 @@ from backchannel.api import (
     users,
 )
 from backchannel.config import Config
+from backchannel.realtime.broker import make_broker
+from backchannel.realtime.node import Node
 from backchannel.store import Store
 
 
@@ -43,10 +46,21 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         own = store is None
         app.state.store = Store.from_config(config) if store is None else store
+        broker = make_broker(config.broker_url)
         try:
             await app.state.store.migrate()
+            await broker.start()
+            app.state.node = Node(
+                app.state.store,
+                broker,
+                clock=clock,
+                rate=config.request_rate,
+                burst=config.request_burst,
+            )
             yield
+            await app.state.node.shutdown()
         finally:
+            await broker.close()
             if own:
                 await app.state.store.close()
 

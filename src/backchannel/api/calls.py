@@ -3,14 +3,14 @@
 ``@endpoint`` wraps a handler ``async def handler(call: Call) -> Response``: it authenticates
 the caller (HTTP Basic), reads the parameters (query string and form body; a repeated key is a
 list) before any transaction opens, then runs the handler in one transaction, so a request that
-fails changes nothing.
+fails changes nothing. What the handler publishes for live sessions goes out after the commit.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -76,6 +76,7 @@ class Call:
     account_sid: str
     params: Params
     base_url: str
+    published: list[tuple[str, str]] = field(default_factory=list)
 
     def path_param(self, name: str) -> str:
         return str(self.request.path_params[name])
@@ -97,6 +98,10 @@ class Call:
     def url(self, path: str) -> str:
         return self.base_url + path
 
+    def publish(self, publications: Iterable[tuple[str, str]]) -> None:
+        """Raise events (``realtime.events``) for live sessions once the transaction commits."""
+        self.published.extend(publications)
+
     def not_found(self) -> NotFoundError:
         return NotFoundError(f"The requested resource {self.request.url.path} was not found")
 
@@ -113,7 +118,11 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async with store.transaction() as conn:
             account_sid = await authenticate(conn, store.box, header)
             call = Call(request, conn, store, account_sid, params, base_url(request))
-            return await handler(call)
+            response = await handler(call)
+        broker = request.app.state.node.broker
+        for topic, message in call.published:
+            await broker.publish(topic, message)
+        return response
 
     return run
 

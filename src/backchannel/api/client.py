@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from backchannel.chat.errors import AuthenticationError
 from backchannel.store import Store
@@ -38,4 +39,12 @@ async def me(request: Request) -> Response:
     )
 
 
-routes = [Route("/client/v1/me", me, methods=["GET"])]
+async def live(websocket: WebSocket) -> None:
+    """A live session: the protocol of docs/protocol.md, served by the node of this process."""
+    await websocket.app.state.node.serve(websocket)
+
+
+routes = [
+    Route("/client/v1/me", me, methods=["GET"]),
+    WebSocketRoute("/client/v1/ws", live),
+]

@@ -15,6 +15,7 @@ from backchannel.api.calls import Call, endpoint, json, no_content
 from backchannel.api.paging import page_request, page_response_2010
 from backchannel.api.render import rfc2822
 from backchannel.chat import validation
+from backchannel.realtime import events
 from backchannel.store import keys
 from backchannel.store.keys import ApiKey
 
@@ -84,6 +85,7 @@ async def update(call: Call) -> Response:
 async def delete(call: Call) -> Response:
     key = await _load(call)
     await keys.delete_key(call.conn, call.account_sid, key.sid)
+    call.publish(events.key_deleted(key.sid))
     return no_content()
 
 

@@ -1,0 +1,208 @@
+"""Live commands on messages: send, page through, edit, remove; typing; the read horizon."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from backchannel.chat import messages as message_rules
+from backchannel.chat.errors import MessageNotFoundError
+from backchannel.realtime import events, objects
+from backchannel.realtime.commands import (
+    Acting,
+    acting,
+    attributes_arg,
+    command,
+    form,
+    int_arg,
+    text_arg,
+)
+from backchannel.realtime.protocol import BadRequestError
+from backchannel.realtime.session import Session
+from backchannel.store import members as member_store
+from backchannel.store import messages as message_store
+from backchannel.store.clock import utcnow
+from backchannel.store.tables import messages
+
+MAX_KEY = 64
+MAX_PAGE = 100
+_COLUMNS = tuple(c for c in messages.c if c.name != "id")
+
+
+async def _by_key(act: Acting, channel_sid: str, key: str) -> dict[str, Any] | None:
+    row = (
+        (
+            await act.conn.execute(
+                select(*_COLUMNS).where(
+                    messages.c.channel_sid == channel_sid,
+                    messages.c["from"] == act.session.identity,
+                    messages.c.key == key,
+                )
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+@command("sendMessage")
+async def send_message(session: Session, args: dict[str, Any]) -> Any:
+    body = text_arg(args, "body", required=True)
+    key = text_arg(args, "key")
+    if key is not None and not 0 < len(key) <= MAX_KEY:
+        raise BadRequestError(f"key must be 1 to {MAX_KEY} characters")
+    params = form(Body=body, Attributes=attributes_arg(args))
+    values = {**message_rules.new_message(params, utcnow()), "from": session.identity, "key": key}
+    for attempt in (1, 2):
+        try:
+            async with acting(session) as act:
+                channel = await act.channel(args)
+                await act.require("sendMessage", await act.member(channel))
+                existing = await _by_key(act, channel["sid"], key) if key else None
+                if existing is not None:
+                    return {"index": existing["index"], "message": objects.message(existing)}
+                message = await message_store.create_message(
+                    act.conn, session.service["sid"], channel["sid"], values
+                )
+                act.publish(events.message_added(message))
+                act.publish(_stop_typing(session, channel["sid"]))
+            return {"index": message["index"], "message": objects.message(message)}
+        except IntegrityError:
+            # The same key committed by a concurrent retry: the second pass returns it.
+            if attempt == 2 or key is None:
+                raise
+    raise AssertionError("unreachable")
+
+
+@command("getMessages")
+async def get_messages(session: Session, args: dict[str, Any]) -> Any:
+    size = min(int_arg(args, "page_size") or 30, MAX_PAGE)
+    anchor = int_arg(args, "anchor")
+    direction = text_arg(args, "direction") or "backwards"
+    if direction not in ("backwards", "forwards"):
+        raise BadRequestError("direction must be 'backwards' or 'forwards'")
+    index = messages.c["index"]
+    async with acting(session) as act:
+        channel = await act.channel(args)
+        await act.member(channel)
+        query = select(*_COLUMNS).where(messages.c.channel_sid == channel["sid"])
+        if direction == "backwards":
+            if anchor is not None:
+                query = query.where(index <= anchor)
+            query = query.order_by(index.desc())
+        else:
+            if anchor is not None:
+                query = query.where(index >= anchor)
+            query = query.order_by(index.asc())
+        rows = [dict(row) for row in (await act.conn.execute(query.limit(size + 1))).mappings()]
+    has_next = len(rows) > size
+    rows = rows[:size]
+    rows.sort(key=lambda row: row["index"])
+    return {"items": [objects.message(row) for row in rows], "has_next_page": has_next}
+
+
+async def _message(act: Acting, channel: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+    wanted = int_arg(args, "index", required=True)
+    row = (
+        (
+            await act.conn.execute(
+                select(*_COLUMNS).where(
+                    messages.c.channel_sid == channel["sid"], messages.c["index"] == wanted
+                )
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise MessageNotFoundError(f"Message {wanted} not found")
+    return dict(row)
+
+
+@command("updateMessage")
+async def update_message(session: Session, args: dict[str, Any]) -> Any:
+    params = form(Body=text_arg(args, "body"), Attributes=attributes_arg(args))
+    async with acting(session) as act:
+        channel = await act.channel(args)
+        member = await act.member(channel)
+        message = await _message(act, channel, args)
+        whose = "Own" if message["from"] == session.identity else "Any"
+        if "Body" in params:
+            await act.require(f"edit{whose}Message", member)
+        if "Attributes" in params:
+            await act.require(f"edit{whose}MessageAttributes", member)
+        changes = message_rules.message_changes(message, params, utcnow())
+        changes["last_updated_by"] = session.identity
+        updated = await message_store.update_message(
+            act.conn, channel["sid"], message["sid"], changes
+        )
+        assert updated is not None
+        act.publish(events.message_updated(updated))
+    return {"message": objects.message(updated)}
+
+
+@command("removeMessage")
+async def remove_message(session: Session, args: dict[str, Any]) -> Any:
+    async with acting(session) as act:
+        channel = await act.channel(args)
+        member = await act.member(channel)
+        message = await _message(act, channel, args)
+        whose = "Own" if message["from"] == session.identity else "Any"
+        await act.require(f"delete{whose}Message", member)
+        await message_store.delete_message(act.conn, channel["sid"], message["sid"])
+        act.publish(events.message_removed(message))
+    return {}
+
+
+def _stop_typing(session: Session, channel_sid: str) -> list[events.Publication]:
+    timer = session.typing.pop(channel_sid, None)
+    if timer is None:
+        return []
+    timer.cancel()
+    return events.typing(channel_sid, session.identity, started=False)
+
+
+@command("typing")
+async def typing(session: Session, args: dict[str, Any]) -> Any:
+    async with acting(session) as act:
+        channel = await act.channel(args)
+        await act.member(channel)
+    channel_sid = channel["sid"]
+    timer = session.typing.pop(channel_sid, None)
+    if timer is None:
+        await session.node.publish(events.typing(channel_sid, session.identity, started=True))
+    else:
+        timer.cancel()
+
+    def ended() -> None:
+        publications = _stop_typing(session, channel_sid)
+        asyncio.get_running_loop().create_task(session.node.publish(publications))
+
+    timeout = session.service["typing_indicator_timeout"]
+    session.typing[channel_sid] = asyncio.get_running_loop().call_later(timeout, ended)
+    return {}
+
+
+@command("updateLastConsumedMessageIndex")
+async def update_last_consumed_message_index(session: Session, args: dict[str, Any]) -> Any:
+    if "index" not in args:
+        raise BadRequestError("index is required (a message index, or null for none)")
+    consumed = int_arg(args, "index")
+    async with acting(session) as act:
+        channel = await act.channel(args)
+        member = await act.member(channel)
+        changes = {"last_consumed_message_index": consumed, "last_consumption_timestamp": utcnow()}
+        updated = await member_store.update_member(
+            act.conn, channel["sid"], member["sid"], changes
+        )
+        assert updated is not None
+        unread_query = select(func.count()).where(messages.c.channel_sid == channel["sid"])
+        if consumed is not None:
+            unread_query = unread_query.where(messages.c["index"] > consumed)
+        unread = (await act.conn.execute(unread_query)).scalar_one()
+        act.publish(events.member_updated(updated))
+    return {"last_consumed_message_index": consumed, "unread_count": unread}

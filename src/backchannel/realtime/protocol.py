@@ -1,0 +1,115 @@
+"""The wire protocol of live sessions (``docs/protocol.md``): frames and close codes.
+
+Close codes fall in three ranges, so a client knows what to do without knowing every code:
+4000-4099 reconnect, 4100-4199 renew the token and reconnect, 4200-4299 terminal.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from backchannel.errors import BackchannelError
+from backchannel.tokens import TokenError
+
+MAX_FRAME_BYTES = 64 * 1024
+MAX_REQUEST_ID = 2**53
+
+
+class Close(IntEnum):
+    NORMAL = 1000
+    GOING_AWAY = 1001
+    SERVER_RESTART = 4000
+    TOO_SLOW = 4001
+    AUTH_TIMEOUT = 4008
+    FLOOD = 4029
+    TOKEN_EXPIRED = 4104
+    TOKEN_NOT_YET_VALID = 4105
+    TOKEN_MALFORMED = 4201
+    TOKEN_HEADER = 4202
+    TOKEN_ISSUER = 4203
+    TOKEN_GRANTS = 4206
+    TOKEN_SIGNATURE = 4207
+    TOKEN_LIFETIME = 4257
+    USER_DELETED = 4210
+    SERVICE_DELETED = 4211
+    PROTOCOL_ERROR = 4212
+
+
+def close_code_for_token_error(error: TokenError) -> int:
+    """20104 → 4104 and 20105 → 4105 (renew); every other token code 201xx → 42xx (terminal)."""
+    offset = error.code - 20100
+    if error.code in (20104, 20105):
+        return 4100 + offset
+    if 0 < offset < 100:
+        return 4200 + offset
+    return Close.TOKEN_MALFORMED
+
+
+def close_reason(code: int, message: str) -> str:
+    """The JSON close reason, cut to fit the 123 bytes a close frame allows."""
+    for limit in (len(message), 80, 40, 0):
+        reason = json.dumps({"code": code, "message": message[:limit]})
+        if len(reason.encode()) <= 123:
+            return reason
+    return json.dumps({"code": code})
+
+
+class ProtocolError(BackchannelError):
+    """A frame the protocol does not allow: the session closes with 4212."""
+
+    code = 20001
+    status = 400
+
+
+class BadRequestError(BackchannelError):
+    """A well-formed frame with a malformed request: answered with an error reply (20001)."""
+
+    code = 20001
+    status = 400
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    id: int | None
+    cmd: str
+    args: dict[str, Any]
+
+
+def parse_request(text: str) -> Request:
+    """A request frame, or ``ProtocolError`` for anything that is not one."""
+    if len(text) > MAX_FRAME_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES:
+        raise ProtocolError(f"a frame is at most {MAX_FRAME_BYTES} bytes")
+    try:
+        frame = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ProtocolError("a frame must be a JSON object") from None
+    if not isinstance(frame, dict):
+        raise ProtocolError("a frame must be a JSON object")
+    request_id = frame.get("id")
+    if request_id is not None and (
+        type(request_id) is not int or not 0 < request_id < MAX_REQUEST_ID
+    ):
+        raise ProtocolError("a request id must be a positive integer")
+    cmd = frame.get("cmd")
+    if not isinstance(cmd, str):
+        raise ProtocolError("a request needs a cmd string")
+    args = frame.get("args", {})
+    if not isinstance(args, dict):
+        raise ProtocolError("args must be a JSON object")
+    return Request(request_id, cmd, args)
+
+
+def reply(request_id: int | None, result: Any) -> str:
+    return json.dumps({"id": request_id, "ok": True, "result": result}, separators=(",", ":"))
+
+
+def error_reply(request_id: int | None, error: BackchannelError) -> str:
+    body = {"code": error.code, "status": error.status, "message": error.message}
+    return json.dumps({"id": request_id, "ok": False, "error": body}, separators=(",", ":"))
+
+
+def event(name: str, data: Any) -> str:
+    return json.dumps({"event": name, "data": data}, separators=(",", ":"))

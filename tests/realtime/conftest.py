@@ -1,0 +1,88 @@
+"""Raw protocol clients for the live-session tests: a service, tokens, frames, close codes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from backchannel.tokens import AccessToken
+from backchannel.tokens.grants import ChatGrant
+
+
+class Live:
+    """A service on a running server, and raw protocol sockets to it."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.client = server.twilio_client()
+        self.service_sid = self.client.chat.v2.services.create(friendly_name="live").sid
+        self.ws_url = server.url.replace("http://", "ws://") + "/client/v1/ws"
+
+    def token(self, identity: str = "alice", ttl: int = 3600, **kwargs: Any) -> str:
+        service_sid = kwargs.pop("service_sid", self.service_sid)
+        token = AccessToken(
+            self.server.account_sid,
+            kwargs.pop("key_sid", self.server.key_sid),
+            kwargs.pop("secret", self.server.key_secret),
+            identity=identity,
+            ttl=ttl,
+            **kwargs,
+        )
+        token.add_grant(ChatGrant(service_sid=service_sid))
+        return token.to_jwt()
+
+
+@pytest.fixture
+def live(server: Any) -> Live:
+    return Live(server)
+
+
+async def send(ws: ClientConnection, frame: dict[str, Any]) -> None:
+    await ws.send(json.dumps(frame))
+
+
+# Frames that arrived while a test awaited a reply, kept for its next ``receive``.
+_held: dict[int, list[dict[str, Any]]] = {}
+
+
+async def receive(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
+    held = _held.get(id(ws))
+    if held:
+        return held.pop(0)
+    frame: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+    return frame
+
+
+async def authenticate(live: Live, token: str | None = None) -> tuple[ClientConnection, dict]:
+    ws = await connect(live.ws_url)
+    await send(ws, {"cmd": "authenticate", "args": {"token": token or live.token()}})
+    ready = await receive(ws)
+    assert ready["event"] == "ready", ready
+    return ws, ready["data"]
+
+
+async def closed_with(ws: ClientConnection, timeout: float = 5.0) -> tuple[int, dict[str, Any]]:
+    """Read until the server closes; the close code and the parsed reason."""
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                await ws.recv()
+    except ConnectionClosed as closed:
+        assert closed.rcvd is not None, "the server closed without a close frame"
+        reason = json.loads(closed.rcvd.reason) if closed.rcvd.reason else {}
+        return closed.rcvd.code, reason
+    raise AssertionError("unreachable")
+
+
+async def request(ws: ClientConnection, cmd: str, request_id: int = 1, **args: Any) -> dict:
+    await send(ws, {"id": request_id, "cmd": cmd, "args": args})
+    while True:
+        frame: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 5.0))
+        if frame.get("id") == request_id:
+            return frame
+        _held.setdefault(id(ws), []).append(frame)
