@@ -28,10 +28,10 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-import uvicorn
 from cryptography.fernet import Fernet
 
 from backchannel.api import create_app
+from backchannel.api.serving import Server, uvicorn_config
 from backchannel.config import Config
 from backchannel.store import Store, accounts, keys
 
@@ -105,10 +105,8 @@ class RunningServer:
         self._socket.bind(("127.0.0.1", 0))
         port = self._socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{port}"
-        self._server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(config), lifespan="on", ws="websockets-sansio", log_level="warning", access_log=False
-            )
+        self._server = Server(
+            uvicorn_config(create_app(config), log_level="warning", access_log=False)
         )
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True

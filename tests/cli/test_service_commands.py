@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -14,6 +15,8 @@ import pytest
 from twilio.jwt.access_token import AccessToken
 from twilio.jwt.access_token.grants import ChatGrant
 from twilio.rest import Client
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 NAMES = (
     "TWILIO_ACCOUNT_SID",
@@ -71,8 +74,8 @@ def test_init_prints_and_writes_the_credentials_once(env, tmp_path):
     assert "Traceback" not in again.stderr
 
 
-def test_serve_runs_the_guides_flow_and_stops_on_sigterm(env, tmp_path):
-    values = parse(backchannel(env, "init").stdout)
+def start_serving(env):
+    """``backchannel serve`` on a free port, once ``/healthz`` answers: (process, url)."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "backchannel", "serve", "--port", str(port)],
@@ -82,41 +85,71 @@ def test_serve_runs_the_guides_flow_and_stops_on_sigterm(env, tmp_path):
         text=True,
     )
     url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz").status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, process.stderr.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+
+
+def stop_serving(process):
+    process.send_signal(signal.SIGTERM)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, process.stderr.read()
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        process.wait(timeout=30)
+    finally:
+        process.stdout.close()
+        process.stderr.close()
+
+
+def guide_token(values, identity):
+    """The access-token guide's snippet, verbatim apart from the identity."""
+    token = AccessToken(
+        values["TWILIO_ACCOUNT_SID"],
+        values["TWILIO_API_KEY"],
+        values["TWILIO_API_SECRET"],
+        identity=identity,
+    )
+    token.add_grant(ChatGrant(service_sid=values["TWILIO_CHAT_SERVICE_SID"]))
+    return token.to_jwt()
+
+
+def test_serve_runs_the_guides_flow_and_stops_on_sigterm(env, tmp_path):
+    values = parse(backchannel(env, "init").stdout)
+    process, url = start_serving(env)
+    try:
 
         client = Client(values["TWILIO_ACCOUNT_SID"], values["TWILIO_AUTH_TOKEN"])
         client.chat.base_url = url
         service = client.chat.v2.services(values["TWILIO_CHAT_SERVICE_SID"]).fetch()
         assert service.friendly_name == "Backchannel Chat"
 
-        # The access-token guide's snippet, verbatim apart from the identity.
-        token = AccessToken(
-            values["TWILIO_ACCOUNT_SID"],
-            values["TWILIO_API_KEY"],
-            values["TWILIO_API_SECRET"],
-            identity="user@example.com",
-        )
-        token.add_grant(ChatGrant(service_sid=values["TWILIO_CHAT_SERVICE_SID"]))
-        me = httpx.get(f"{url}/client/v1/me", headers={"X-Twilio-Token": token.to_jwt()})
+        token = guide_token(values, "user@example.com")
+        me = httpx.get(f"{url}/client/v1/me", headers={"X-Twilio-Token": token})
         assert me.status_code == 200, me.text
         assert me.json()["identity"] == "user@example.com"
     finally:
-        process.send_signal(signal.SIGTERM)
+        stop_serving(process)
+    assert process.returncode == 0
+
+
+def test_sigterm_asks_live_sessions_to_reconnect_with_4000(env):
+    values = parse(backchannel(env, "init").stdout)
+    process, url = start_serving(env)
+    with connect(url.replace("http://", "ws://") + "/client/v1/ws") as live:
         try:
-            process.wait(timeout=30)
+            token = guide_token(values, "alice")
+            live.send(json.dumps({"cmd": "authenticate", "args": {"token": token}}))
+            assert json.loads(live.recv(timeout=10))["event"] == "ready"
         finally:
-            process.stdout.close()
-            process.stderr.close()
+            stop_serving(process)
+        with pytest.raises(ConnectionClosed) as closed:
+            live.recv(timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4000
     assert process.returncode == 0
 
 

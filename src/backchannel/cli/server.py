@@ -5,10 +5,10 @@ from __future__ import annotations
 import signal
 
 import click
-import uvicorn
 from sqlalchemy import func, select
 
 from backchannel.api import create_app
+from backchannel.api.serving import Server, uvicorn_config
 from backchannel.cli.envfile import check_new, emit
 from backchannel.cli.storage import database_option, load_config, run_with_store
 from backchannel.store import Store, accounts, keys, services
@@ -62,16 +62,8 @@ def serve(host: str | None, port: int | None, database_url: str | None) -> None:
     """Run the chat service (migrations first). SIGTERM or Ctrl-C shut it down gracefully."""
     config = load_config(database_url, host=host, port=port)
     config.load_master_key()  # fail here, in one line, rather than inside the server
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(config),
-            host=config.host,
-            port=config.port,
-            lifespan="on",
-            ws="none",
-            log_level="info",
-            proxy_headers=False,
-        )
+    server = Server(
+        uvicorn_config(create_app(config), host=config.host, port=config.port, log_level="info")
     )
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the handler
     # it found; a no-op one makes that graceful stop exit with status 0.
