@@ -79,7 +79,7 @@ def create_app(
             *client.routes,
             *openapi.routes,
         ],
-        exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=errors.HANDLERS,
         lifespan=lifespan,
     )
     app.state.config = config

@@ -30,7 +30,7 @@ def uvicorn_config(app: Starlette, **options: Any) -> uvicorn.Config:
 
 class Server(uvicorn.Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        node = getattr(self.config.app.state, "node", None)
+        node = getattr(getattr(self.config.app, "state", None), "node", None)
         if node is not None:
             await node.shutdown()
         await super().shutdown(sockets)

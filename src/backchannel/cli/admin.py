@@ -5,6 +5,9 @@ Secrets appear once, when they are created; listings never show them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import click
 
 from backchannel.chat import validation
@@ -17,7 +20,7 @@ from backchannel.store import Store, accounts, keys, services
 _ALL = 1000
 
 
-def _account_option(command):  # type: ignore[no-untyped-def]
+def _account_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--account-sid",
         envvar="TWILIO_ACCOUNT_SID",

@@ -87,7 +87,7 @@ async def join_channel(session: Session, args: dict[str, Any]) -> Any:
         channel = await act.channel(args)
         member = await act.membership(channel)
         if member is None:
-            invite = await invite_store._find(act.conn, channel["sid"], session.identity)
+            invite = await invite_store.find_invite(act.conn, channel["sid"], session.identity)
             if invite is None:
                 if channel["type"] != "public":
                     raise NotAuthorizedError()
@@ -163,7 +163,7 @@ async def invite_member(session: Session, args: dict[str, Any]) -> Any:
 async def decline_invitation(session: Session, args: dict[str, Any]) -> Any:
     async with acting(session) as act:
         channel = await act.channel(args)
-        invite = await invite_store._find(act.conn, channel["sid"], session.identity)
+        invite = await invite_store.find_invite(act.conn, channel["sid"], session.identity)
         if invite is not None:
             await invite_store.delete_invite(act.conn, channel["sid"], invite["sid"])
     return {}

@@ -24,7 +24,7 @@ from backchannel.realtime.protocol import BadRequestError
 from backchannel.realtime.session import Session
 from backchannel.store import roles, users
 from backchannel.store.channels import get_channel
-from backchannel.store.invites import _find as find_invite
+from backchannel.store.invites import find_invite
 from backchannel.store.members import get_member_by_identity
 
 Command = Callable[[Session, dict[str, Any]], Awaitable[Any]]

@@ -33,12 +33,12 @@ async def create_invite(
 ) -> dict[str, Any]:
     """Invite ``identity``: ``InviteExistsError`` when it already has an invite here,
     ``MemberExistsError`` when it is already a member."""
-    if await _find(conn, channel_sid, identity) is not None:
+    if await find_invite(conn, channel_sid, identity) is not None:
         raise _exists_error(identity)
     if await get_member_by_identity(conn, channel_sid, identity) is not None:
         raise MemberExistsError(f"Member {identity[:64]!r} already exists in this channel")
     now = utcnow()
-    row = {
+    row: dict[str, Any] = {
         "sid": new_sid(INVITE),
         "service_sid": service_sid,
         "channel_sid": channel_sid,
@@ -58,7 +58,10 @@ async def create_invite(
     return created
 
 
-async def _find(conn: AsyncConnection, channel_sid: str, identity: str) -> dict[str, Any] | None:
+async def find_invite(
+    conn: AsyncConnection, channel_sid: str, identity: str
+) -> dict[str, Any] | None:
+    """The pending invite of ``identity`` to the channel, or None."""
     query = select(*_COLUMNS).where(
         invites.c.channel_sid == channel_sid, invites.c.identity == identity
     )
@@ -88,7 +91,7 @@ async def list_invites(
     return [_invite(row) for row in page.rows], page
 
 
-def _invite(row: Mapping[str, Any]) -> dict[str, Any]:
+def _invite(row: Mapping[Any, Any]) -> dict[str, Any]:
     invite = dict(row)
     invite.pop("id", None)
     return invite

@@ -151,7 +151,7 @@ async def list_members(
     return [_member(row) for row in page.rows], page
 
 
-def _member(row: Mapping[str, Any]) -> dict[str, Any]:
+def _member(row: Mapping[Any, Any]) -> dict[str, Any]:
     member = dict(row)
     member.pop("id", None)
     return member

@@ -21,7 +21,7 @@ JSON_COLUMNS = ("limits", "notifications", "media", "webhook_filters")
 _COLUMNS = tuple(c for c in services.c)
 
 
-def _service(row: Mapping[str, Any]) -> dict[str, Any]:
+def _service(row: Mapping[Any, Any]) -> dict[str, Any]:
     service = dict(row)
     service.pop("id", None)
     for column in JSON_COLUMNS:
