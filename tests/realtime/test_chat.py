@@ -214,3 +214,33 @@ def test_a_removed_member_stops_hearing_the_channel_and_cannot_send(live: Live) 
             assert not [f for f in frames if f.get("event") == "messageAdded"]
 
     asyncio.run(scenario())
+
+
+def test_presence_follows_live_sessions_when_the_service_enables_reachability(live: Live) -> None:
+    live.client.chat.v2.services(live.service_sid).update(reachability_enabled=True)
+
+    async def scenario() -> None:
+        alice, bob, _ = await pair(live)
+        async with bob:
+            user = (await ok(bob, "getUser", identity="alice"))["user"]
+            assert user["is_online"] is True
+            await alice.close()
+            gone = await next_event(bob, "userUpdated")
+            assert gone["updated"] == ["is_online"]
+            assert gone["user"]["identity"] == "alice" and gone["user"]["is_online"] is False
+            alice, ready = await authenticate(live, live.token("alice"))
+            async with alice:
+                assert ready["user"]["is_online"] is True
+                back = await next_event(bob, "userUpdated")
+                assert back["user"]["is_online"] is True
+
+    asyncio.run(scenario())
+
+
+def test_presence_is_unknown_without_reachability(live: Live) -> None:
+    async def scenario() -> None:
+        alice, bob, _ = await pair(live)
+        async with alice, bob:
+            assert (await ok(bob, "getUser", identity="alice"))["user"]["is_online"] is None
+
+    asyncio.run(scenario())

@@ -29,7 +29,7 @@ from backchannel.api import (
     users,
 )
 from backchannel.config import Config
-from backchannel.realtime.broker import make_broker
+from backchannel.realtime.broker import MemoryBroker, make_broker
 from backchannel.realtime.node import Node
 from backchannel.store import Store
 
@@ -57,6 +57,8 @@ def create_app(
                 rate=config.request_rate,
                 burst=config.request_burst,
             )
+            if isinstance(broker, MemoryBroker):
+                await app.state.node.forget_presence()  # the only node: nobody is online yet
             yield
             await app.state.node.shutdown()
         finally:

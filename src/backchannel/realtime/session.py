@@ -68,6 +68,7 @@ class Session:
         self._bucket_at = time.monotonic()
         self._refused = 0
         self._refused_since = 0.0
+        self.counted_online = False
 
     # -- who ----------------------------------------------------------------------------------
 
@@ -109,6 +110,9 @@ class Session:
             self._stop()
             await self._close_socket()
             self.node.forget(self)
+            if self.counted_online:
+                with contextlib.suppress(Exception):
+                    await self.node.presence(self, -1)
 
     def close(self, code: int, twilio_code: int | None = None, message: str = "") -> None:
         """End the session with ``code`` (callable from broker handlers and timers)."""
@@ -160,6 +164,8 @@ class Session:
         for channel_sid in await self.node.member_channels(self.user["sid"]):
             self.join_channel(channel_sid)
         self.node.adopt(self)
+        await self.node.presence(self, +1)
+        self.counted_online = True
         await self.websocket.send_text(protocol.event("ready", self._ready()))
         await self._replay(resume)
         self.arm_token_timers()
