@@ -10,6 +10,8 @@
   at the server; ``server.new_tenant()`` another account on the same server;
   ``server.http()`` an httpx client with the account's Basic credentials;
   ``server.run_store(fn)`` runs ``await fn(store)`` on a store of the same database.
+- ``chat`` (per test): a ``ChatService`` — a chat service of a fresh account, with ``token()``
+  minting Access Tokens for it and ``ws_url`` for live sessions.
 - ``store_factory``: ``async with store_factory() as store`` for store-level tests.
 """
 
@@ -96,21 +98,32 @@ def store_factory(database_url: str, master_key: str) -> Callable[[], Any]:
 
 
 class RunningServer:
-    """uvicorn serving Backchannel in a thread; ``url`` is its base URL."""
+    """uvicorn serving Backchannel in a thread; ``url`` is its base URL.
 
-    def __init__(self, config: Config) -> None:
+    ``port`` 0 takes a free one; after ``stop()``, ``restart()`` serves again on the same port.
+    """
+
+    def __init__(self, config: Config, port: int = 0) -> None:
         self.config = config
+        self.port = port
+        self._bind()
+
+    def _bind(self) -> None:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", 0))
-        port = self._socket.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
+        self._socket.bind(("127.0.0.1", self.port))
+        self.port = self._socket.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
         self._server = Server(
-            uvicorn_config(create_app(config), log_level="warning", access_log=False)
+            uvicorn_config(create_app(self.config), log_level="warning", access_log=False)
         )
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
         )
+
+    def restart(self) -> None:
+        self._bind()
+        self.start()
 
     def start(self) -> None:
         self._thread.start()
@@ -201,6 +214,54 @@ def open_tenant(running: RunningServer) -> ServerHandle:
         )
 
     return running.run_store(bootstrap)
+
+
+class ChatService:
+    """A chat service of a fresh account on the running server, and Access Tokens for it."""
+
+    def __init__(self, handle: ServerHandle) -> None:
+        self.handle = handle
+        self.rest = handle.twilio_client()
+        self.service_sid: str = self.rest.chat.v2.services.create(friendly_name="live").sid
+
+    @property
+    def url(self) -> str:
+        return self.handle.url
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://") + "/client/v1/ws"
+
+    def token(
+        self,
+        identity: str = "alice",
+        ttl: int = 3600,
+        *,
+        key_sid: str | None = None,
+        secret: str | None = None,
+        service_sid: str | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """A chat token signed with the account's key (or ``key_sid``/``secret``)."""
+        from backchannel.tokens import AccessToken
+        from backchannel.tokens.grants import ChatGrant
+
+        token = AccessToken(
+            self.handle.account_sid,
+            key_sid or self.handle.key_sid,
+            secret or self.handle.key_secret,
+            identity=identity,
+            ttl=ttl,
+            **kwargs,
+        )
+        token.add_grant(ChatGrant(service_sid=service_sid or self.service_sid))
+        return token.to_jwt()
+
+
+@pytest.fixture
+def chat(server: ServerHandle) -> ChatService:
+    """A chat service on the running server (both storage backends)."""
+    return ChatService(server)
 
 
 @pytest.fixture

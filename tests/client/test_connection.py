@@ -19,14 +19,14 @@ from backchannel.client import (
 from backchannel.client.connection import Connection, websocket_url
 from backchannel.client.events import EventEmitter
 from backchannel.client.states import close_kind
+from conftest import ChatService  # tests/conftest.py
 
-from .conftest import LiveServer
 from .support import Recorder, run
 
 FAST = Backoff(initial=0.05, maximum=0.5)
 
 
-def test_create_authenticates_and_reports_the_user_and_service(live_server: LiveServer) -> None:
+def test_create_authenticates_and_reports_the_user_and_service(live_server: ChatService) -> None:
     async def scenario() -> None:
         client = await ChatClient.create(live_server.token("alice"), url=live_server.url)
         try:
@@ -43,7 +43,7 @@ def test_create_authenticates_and_reports_the_user_and_service(live_server: Live
     run(scenario())
 
 
-def test_every_state_change_is_emitted_once(live_server: LiveServer) -> None:
+def test_every_state_change_is_emitted_once(live_server: ChatService) -> None:
     async def scenario() -> None:
         client = ChatClient(live_server.token(), url=live_server.url)
         states: list[str] = []
@@ -72,7 +72,7 @@ def test_every_state_change_is_emitted_once(live_server: LiveServer) -> None:
     ],
 )
 def test_create_raises_the_twilio_code_of_a_refused_token(
-    live_server: LiveServer, make_token: object, code: int, close_code: int
+    live_server: ChatService, make_token: object, code: int, close_code: int
 ) -> None:
     async def scenario() -> None:
         with pytest.raises(ChatError) as raised:
@@ -87,7 +87,7 @@ def test_create_raises_the_twilio_code_of_a_refused_token(
 
 
 def test_a_terminal_refusal_on_connect_ends_denied_without_retrying(
-    live_server: LiveServer,
+    live_server: ChatService,
 ) -> None:
     async def scenario() -> None:
         calls = 0
@@ -114,7 +114,7 @@ def test_a_terminal_refusal_on_connect_ends_denied_without_retrying(
 
 
 def test_an_expired_token_with_a_provider_is_renewed_before_create_returns(
-    live_server: LiveServer,
+    live_server: ChatService,
 ) -> None:
     async def scenario() -> None:
         expired = live_server.token(nbf=int(time.time()) - 7200, valid_until=int(time.time()) - 60)
@@ -136,7 +136,7 @@ def test_an_unreachable_server_fails_create_with_code_0() -> None:
     run(scenario())
 
 
-def test_requests_after_shutdown_fail_with_connection_lost(live_server: LiveServer) -> None:
+def test_requests_after_shutdown_fail_with_connection_lost(live_server: ChatService) -> None:
     async def scenario() -> None:
         client = await ChatClient.create(live_server.token(), url=live_server.url)
         await client.shutdown()
@@ -148,7 +148,7 @@ def test_requests_after_shutdown_fail_with_connection_lost(live_server: LiveServ
     run(scenario())
 
 
-def test_update_token_swaps_the_token_on_the_live_session(live_server: LiveServer) -> None:
+def test_update_token_swaps_the_token_on_the_live_session(live_server: ChatService) -> None:
     async def scenario() -> None:
         client = await ChatClient.create(live_server.token(ttl=600), url=live_server.url)
         states = Recorder(client, "connectionStateChanged")
@@ -222,7 +222,7 @@ def test_backoff_grows_is_capped_and_jittered() -> None:
         assert len(delays) > 1
 
 
-def test_async_and_sync_callbacks_both_run(live_server: LiveServer) -> None:
+def test_async_and_sync_callbacks_both_run(live_server: ChatService) -> None:
     async def scenario() -> None:
         seen: list[str] = []
 

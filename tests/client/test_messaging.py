@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 import pytest
 
 from backchannel.client import Channel, ChatClient, ChatError, Member, Message, User
+from conftest import ChatService  # tests/conftest.py
 
-from .conftest import LiveServer
 from .support import Recorder, run
 
 
 @asynccontextmanager
-async def clients(live: LiveServer, *identities: str) -> AsyncIterator[list[ChatClient]]:
+async def clients(live: ChatService, *identities: str) -> AsyncIterator[list[ChatClient]]:
     opened = [await ChatClient.create(live.token(i), url=live.url) for i in identities]
     try:
         yield opened
@@ -33,7 +33,7 @@ async def shared_channel(alice: ChatClient, bob: ChatClient) -> tuple[Channel, C
     return mine, theirs
 
 
-def test_two_clients_exchange_messages_live_both_ways(live_server: LiveServer) -> None:
+def test_two_clients_exchange_messages_live_both_ways(live_server: ChatService) -> None:
     async def scenario() -> None:
         async with clients(live_server, "alice", "bob") as (alice, bob):
             heard_by_alice = Recorder(alice, "messageAdded")
@@ -63,7 +63,7 @@ def test_two_clients_exchange_messages_live_both_ways(live_server: LiveServer) -
     run(scenario())
 
 
-def test_channel_events_reach_the_channel_object_too(live_server: LiveServer) -> None:
+def test_channel_events_reach_the_channel_object_too(live_server: ChatService) -> None:
     async def scenario() -> None:
         async with clients(live_server, "alice", "bob") as (alice, bob):
             mine, theirs = await shared_channel(alice, bob)
@@ -83,7 +83,7 @@ def test_channel_events_reach_the_channel_object_too(live_server: LiveServer) ->
     run(scenario())
 
 
-def test_join_on_a_joined_channel_is_a_no_op(live_server: LiveServer) -> None:
+def test_join_on_a_joined_channel_is_a_no_op(live_server: ChatService) -> None:
     async def scenario() -> None:
         async with clients(live_server, "alice", "bob") as (alice, bob):
             joins = Recorder(alice, "memberJoined")
@@ -100,7 +100,7 @@ def test_join_on_a_joined_channel_is_a_no_op(live_server: LiveServer) -> None:
     run(scenario())
 
 
-def test_the_same_channel_object_is_kept_current(live_server: LiveServer) -> None:
+def test_the_same_channel_object_is_kept_current(live_server: ChatService) -> None:
     async def scenario() -> None:
         async with clients(live_server, "alice", "bob") as (alice, bob):
             updates = Recorder(bob, "channelUpdated")
@@ -116,7 +116,7 @@ def test_the_same_channel_object_is_kept_current(live_server: LiveServer) -> Non
     run(scenario())
 
 
-def test_messages_page_backwards_and_forwards(live_server: LiveServer) -> None:
+def test_messages_page_backwards_and_forwards(live_server: ChatService) -> None:
     async def scenario() -> None:
         async with clients(live_server, "alice") as (alice,):
             channel = await alice.create_channel(unique_name="history")
@@ -146,7 +146,7 @@ def test_messages_page_backwards_and_forwards(live_server: LiveServer) -> None:
     run(scenario())
 
 
-def test_messages_are_edited_and_removed_for_everyone(live_server: LiveServer) -> None:
+def test_messages_are_edited_and_removed_for_everyone(live_server: ChatService) -> None:
     async def scenario() -> None:
         async with clients(live_server, "alice", "bob") as (alice, bob):
             heard = Recorder(bob, "messageUpdated", "messageRemoved")
@@ -165,7 +165,7 @@ def test_messages_are_edited_and_removed_for_everyone(live_server: LiveServer) -
     run(scenario())
 
 
-def test_permission_refusals_carry_the_twilio_code(live_server: LiveServer) -> None:
+def test_permission_refusals_carry_the_twilio_code(live_server: ChatService) -> None:
     async def scenario() -> None:
         async with clients(live_server, "alice", "bob") as (alice, bob):
             mine = await alice.create_channel(unique_name="alices")
@@ -192,7 +192,7 @@ def test_permission_refusals_carry_the_twilio_code(live_server: LiveServer) -> N
     run(scenario())
 
 
-def test_typing_reaches_the_other_members(live_server: LiveServer) -> None:
+def test_typing_reaches_the_other_members(live_server: ChatService) -> None:
     async def scenario() -> None:
         async with clients(live_server, "alice", "bob") as (alice, bob):
             theirs_hear = Recorder(bob, "typingStarted", "typingEnded")
@@ -210,7 +210,7 @@ def test_typing_reaches_the_other_members(live_server: LiveServer) -> None:
     run(scenario())
 
 
-def test_the_read_horizon_returns_the_unread_count(live_server: LiveServer) -> None:
+def test_the_read_horizon_returns_the_unread_count(live_server: ChatService) -> None:
     async def scenario() -> None:
         async with clients(live_server, "alice", "bob") as (alice, bob):
             mine, theirs = await shared_channel(alice, bob)
@@ -224,7 +224,7 @@ def test_the_read_horizon_returns_the_unread_count(live_server: LiveServer) -> N
     run(scenario())
 
 
-def test_add_invite_decline_remove_and_leave(live_server: LiveServer) -> None:
+def test_add_invite_decline_remove_and_leave(live_server: ChatService) -> None:
     async def scenario() -> None:
         async with clients(live_server, "alice", "bob", "carol") as (alice, bob, carol):
             bob_hears = Recorder(bob, "channelJoined", "channelLeft")
@@ -257,7 +257,7 @@ def test_add_invite_decline_remove_and_leave(live_server: LiveServer) -> None:
     run(scenario())
 
 
-def test_destroying_a_channel_tells_its_members(live_server: LiveServer) -> None:
+def test_destroying_a_channel_tells_its_members(live_server: ChatService) -> None:
     async def scenario() -> None:
         async with clients(live_server, "alice", "bob") as (alice, bob):
             removed = Recorder(bob, "channelRemoved")
@@ -272,7 +272,7 @@ def test_destroying_a_channel_tells_its_members(live_server: LiveServer) -> None
     run(scenario())
 
 
-def test_subscribed_and_public_channels_page(live_server: LiveServer) -> None:
+def test_subscribed_and_public_channels_page(live_server: ChatService) -> None:
     async def scenario() -> None:
         async with clients(live_server, "alice", "bob") as (alice, bob):
             for i in range(3):
@@ -297,7 +297,7 @@ def test_subscribed_and_public_channels_page(live_server: LiveServer) -> None:
     run(scenario())
 
 
-def test_user_updates_reach_the_user_and_their_channels(live_server: LiveServer) -> None:
+def test_user_updates_reach_the_user_and_their_channels(live_server: ChatService) -> None:
     async def scenario() -> None:
         async with clients(live_server, "alice", "bob") as (alice, bob):
             await shared_channel(alice, bob)

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 
 from backchannel.client import Backoff, ChatClient, ChatError, Message
+from conftest import ChatService, RunningServer  # tests/conftest.py
 
-from .conftest import LiveRunningServer, LiveServer
 from .support import Recorder, run
 
 FAST = Backoff(initial=0.05, maximum=0.2)
@@ -28,7 +28,7 @@ def indexes(messages: list[Message]) -> list[int]:
 
 
 def test_a_server_restart_loses_and_doubles_nothing(
-    live_server: LiveServer, restartable: Callable[[LiveServer], LiveRunningServer]
+    live_server: ChatService, restartable: Callable[[ChatService], RunningServer]
 ) -> None:
     server = restartable(live_server)
 
@@ -76,7 +76,7 @@ def test_a_server_restart_loses_and_doubles_nothing(
     run(scenario())
 
 
-def test_a_send_in_flight_when_the_socket_drops_is_stored_once(live_server: LiveServer) -> None:
+def test_a_send_in_flight_when_the_socket_drops_is_stored_once(live_server: ChatService) -> None:
     async def scenario() -> None:
         alice = await ChatClient.create(live_server.token("alice"), live_server.url, backoff=FAST)
         bob = await ChatClient.create(live_server.token("bob"), live_server.url, backoff=FAST)
@@ -105,7 +105,7 @@ def test_a_send_in_flight_when_the_socket_drops_is_stored_once(live_server: Live
     run(scenario())
 
 
-def test_a_dropped_socket_resumes_the_messages_missed_meanwhile(live_server: LiveServer) -> None:
+def test_a_dropped_socket_resumes_the_messages_missed_meanwhile(live_server: ChatService) -> None:
     async def scenario() -> None:
         alice = await ChatClient.create(live_server.token("alice"), live_server.url, backoff=SLOW)
         bob = await ChatClient.create(live_server.token("bob"), live_server.url, backoff=FAST)
@@ -132,7 +132,7 @@ def test_a_dropped_socket_resumes_the_messages_missed_meanwhile(live_server: Liv
 
 
 def test_a_fresh_client_resumes_its_channels_without_replaying_history(
-    live_server: LiveServer,
+    live_server: ChatService,
 ) -> None:
     async def scenario() -> None:
         async with await ChatClient.create(live_server.token("alice"), live_server.url) as first:

@@ -11,15 +11,15 @@ import asyncio
 import pytest
 
 from backchannel.client import Backoff, ChatClient, ChatError
+from conftest import ChatService  # tests/conftest.py
 
-from .conftest import LiveServer
 from .support import Recorder, run
 
 FAST = Backoff(initial=0.05, maximum=0.5)
 
 
 def test_a_token_provider_renews_short_tokens_on_the_live_session_without_reconnecting(
-    live_server: LiveServer,
+    live_server: ChatService,
 ) -> None:
     async def scenario() -> None:
         minted: list[str] = []
@@ -49,7 +49,7 @@ def test_a_token_provider_renews_short_tokens_on_the_live_session_without_reconn
 
 
 def test_without_a_provider_an_expired_token_ends_disconnected_with_token_expired(
-    live_server: LiveServer,
+    live_server: ChatService,
 ) -> None:
     async def scenario() -> None:
         client = await ChatClient.create(live_server.token(ttl=2), url=live_server.url)
@@ -69,7 +69,7 @@ def test_without_a_provider_an_expired_token_ends_disconnected_with_token_expire
     run(scenario())
 
 
-def test_after_a_renew_close_the_provider_token_reconnects(live_server: LiveServer) -> None:
+def test_after_a_renew_close_the_provider_token_reconnects(live_server: ChatService) -> None:
     async def scenario() -> None:
         failing = True
         calls = 0
@@ -96,7 +96,7 @@ def test_after_a_renew_close_the_provider_token_reconnects(live_server: LiveServ
     run(scenario())
 
 
-def test_deleting_the_signing_key_denies_the_session(live_server: LiveServer) -> None:
+def test_deleting_the_signing_key_denies_the_session(live_server: ChatService) -> None:
     async def scenario() -> None:
         key = await asyncio.to_thread(live_server.rest.new_keys.create, friendly_name="doomed")
         token = live_server.token(key_sid=key.sid, secret=key.secret)

@@ -10,36 +10,12 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from backchannel.tokens import AccessToken
-from backchannel.tokens.grants import ChatGrant
-
-
-class Live:
-    """A service on a running server, and raw protocol sockets to it."""
-
-    def __init__(self, server: Any) -> None:
-        self.server = server
-        self.client = server.twilio_client()
-        self.service_sid = self.client.chat.v2.services.create(friendly_name="live").sid
-        self.ws_url = server.url.replace("http://", "ws://") + "/client/v1/ws"
-
-    def token(self, identity: str = "alice", ttl: int = 3600, **kwargs: Any) -> str:
-        service_sid = kwargs.pop("service_sid", self.service_sid)
-        token = AccessToken(
-            self.server.account_sid,
-            kwargs.pop("key_sid", self.server.key_sid),
-            kwargs.pop("secret", self.server.key_secret),
-            identity=identity,
-            ttl=ttl,
-            **kwargs,
-        )
-        token.add_grant(ChatGrant(service_sid=service_sid))
-        return token.to_jwt()
+from conftest import ChatService as Live  # tests/conftest.py
 
 
 @pytest.fixture
-def live(server: Any) -> Live:
-    return Live(server)
+def live(chat: Live) -> Live:
+    return chat
 
 
 async def send(ws: ClientConnection, frame: dict[str, Any]) -> None:

@@ -108,7 +108,7 @@ def test_an_invited_user_can_join_a_private_channel(live: Live) -> None:
 
 
 def test_typing_reaches_the_others_then_ends_after_the_service_timeout(live: Live) -> None:
-    live.client.chat.v2.services(live.service_sid).update(typing_indicator_timeout=1)
+    live.rest.chat.v2.services(live.service_sid).update(typing_indicator_timeout=1)
 
     async def scenario() -> None:
         alice, bob, channel = await pair(live)
@@ -217,7 +217,7 @@ def test_a_removed_member_stops_hearing_the_channel_and_cannot_send(live: Live) 
 
 
 def test_presence_follows_live_sessions_when_the_service_enables_reachability(live: Live) -> None:
-    live.client.chat.v2.services(live.service_sid).update(reachability_enabled=True)
+    live.rest.chat.v2.services(live.service_sid).update(reachability_enabled=True)
 
     async def scenario() -> None:
         alice, bob, _ = await pair(live)

@@ -180,12 +180,12 @@ def test_update_token_refuses_another_identity_and_keeps_the_old_token(live: Liv
 
 
 def test_deleting_the_signing_key_closes_its_sessions_within_a_second(live: Live) -> None:
-    key = live.client.new_keys.create(friendly_name="doomed")
+    key = live.rest.new_keys.create(friendly_name="doomed")
 
     async def scenario() -> None:
         ws, _ = await authenticate(live, live.token(key_sid=key.sid, secret=key.secret))
         async with ws:
-            await asyncio.to_thread(live.client.keys(key.sid).delete)
+            await asyncio.to_thread(live.rest.keys(key.sid).delete)
             started = time.monotonic()
             code, reason = await closed_with(ws, timeout=3)
             assert time.monotonic() - started < 1.0
