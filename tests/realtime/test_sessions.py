@@ -192,3 +192,20 @@ def test_deleting_the_signing_key_closes_its_sessions_within_a_second(live: Live
             assert (code, reason["code"]) == (4203, 20103)
 
     asyncio.run(scenario())
+
+
+def test_a_socket_that_never_authenticates_is_closed_with_4008(
+    live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backchannel.realtime import session
+
+    monkeypatch.setattr(session, "AUTH_TIMEOUT", 0.5)  # the server runs in this process
+
+    async def scenario() -> None:
+        async with connect(live.ws_url) as ws:
+            started = time.monotonic()
+            code, _ = await closed_with(ws)
+            assert code == 4008
+            assert 0.4 < time.monotonic() - started < 3
+
+    asyncio.run(scenario())
