@@ -54,7 +54,8 @@ def test_a_server_restart_loses_and_doubles_nothing(
         assert raised.value.code == 0
         await asyncio.to_thread(server.restart)
         sent_during = await asyncio.gather(*during)
-        assert alice.connection_state == "connecting"  # she will get these by resume
+        # Alice is usually still away and gets these by resume; on a slow machine she may be
+        # back already and get them live. Either way, each exactly once (below).
         for i in range(3):
             await theirs.send_message(f"after {i}")
 
