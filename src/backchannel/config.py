@@ -40,6 +40,16 @@ class Config:
     broker_url: str | None = None  # None: in-process; redis://… to fan out across nodes
     request_rate: float = 100.0  # live requests a session may send per second …
     request_burst: int = 200  # … in bursts of this many
+    # The token server ("your backend"): what it mints with, under the access-token guide's names.
+    twilio_account_sid: str | None = None
+    twilio_api_key: str | None = None
+    twilio_api_secret: str | None = None
+    twilio_chat_service_sid: str | None = None
+    chat_token_ttl: int = 3600  # seconds a minted chat token lives (at most 86400)
+    session_ttl: int = 28800  # seconds a login session lives
+    login_attempts: int = 5  # failed logins allowed per username and per address …
+    login_window: float = 60.0  # … in this many seconds; then 429
+    secure_cookies: bool | None = None  # None: Secure when the request or public_url is https
 
     def __repr__(self) -> str:  # never show the master key
         return (
@@ -48,8 +58,14 @@ class Config:
         )
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, defaults: Mapping[str, str] | None = None
+    ) -> Config:
+        """The settings in ``environ`` (default: the process environment); ``defaults`` (such as
+        the lines of an env file) fill in the variables it lacks."""
         env = os.environ if environ is None else environ
+        if defaults:
+            env = {**defaults, **env}
         return cls(
             database_url=env.get("BACKCHANNEL_DATABASE_URL", DEFAULT_DATABASE_URL),
             master_key=env.get("BACKCHANNEL_MASTER_KEY") or None,
@@ -60,6 +76,15 @@ class Config:
             broker_url=env.get("BACKCHANNEL_BROKER_URL") or None,
             request_rate=_number(env, "BACKCHANNEL_REQUEST_RATE", "100", float),
             request_burst=_number(env, "BACKCHANNEL_REQUEST_BURST", "200", int),
+            twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
+            twilio_api_key=env.get("TWILIO_API_KEY") or None,
+            twilio_api_secret=env.get("TWILIO_API_SECRET") or None,
+            twilio_chat_service_sid=env.get("TWILIO_CHAT_SERVICE_SID") or None,
+            chat_token_ttl=_number(env, "BACKCHANNEL_TOKENSERVER_TOKEN_TTL", "3600", int),
+            session_ttl=_number(env, "BACKCHANNEL_TOKENSERVER_SESSION_TTL", "28800", int),
+            login_attempts=_number(env, "BACKCHANNEL_TOKENSERVER_LOGIN_ATTEMPTS", "5", int),
+            login_window=_number(env, "BACKCHANNEL_TOKENSERVER_LOGIN_WINDOW", "60", float),
+            secure_cookies=_tristate(env, "BACKCHANNEL_TOKENSERVER_SECURE_COOKIES"),
         )
 
     @property
@@ -100,6 +125,14 @@ def _number(env: Mapping[str, str], name: str, default: str, kind: type[N]) -> N
     if value <= 0:
         raise ConfigError(f"{name} must be positive, not {text!r}")
     return value
+
+
+def _tristate(env: Mapping[str, str], name: str) -> bool | None:
+    text = env.get(name, "auto").strip().lower()
+    choices = {"auto": None, "": None, "true": True, "1": True, "false": False, "0": False}
+    if text not in choices:
+        raise ConfigError(f"{name} must be auto, true or false, not {text!r}")
+    return choices[text]
 
 
 def _checked_key(key: bytes, source: str) -> bytes:

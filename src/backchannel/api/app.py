@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.routing import Mount
 
 from backchannel.api import (
     channels,
@@ -32,6 +33,7 @@ from backchannel.config import Config
 from backchannel.realtime.broker import MemoryBroker, make_broker
 from backchannel.realtime.node import Node
 from backchannel.store import Store
+from backchannel.tokenserver import PREFIX, create_tokenserver, use_store
 
 
 def create_app(
@@ -40,7 +42,9 @@ def create_app(
     """The app; ``store`` defaults to one built from ``config`` (the app then owns it).
 
     ``clock`` (Unix time) is what token lifetimes are checked against; tests may freeze it.
+    The token server ("your backend", backchannel.tokenserver) is mounted at ``/auth``.
     """
+    auth = create_tokenserver(config, clock=clock)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -49,6 +53,7 @@ def create_app(
         broker = make_broker(config.broker_url)
         try:
             await app.state.store.migrate()
+            use_store(auth, app.state.store)
             await broker.start()
             app.state.node = Node(
                 app.state.store,
@@ -80,6 +85,7 @@ def create_app(
             *keys.routes,
             *client.routes,
             *openapi.routes,
+            Mount(PREFIX, app=auth),
         ],
         exception_handlers=errors.HANDLERS,
         lifespan=lifespan,

@@ -15,6 +15,8 @@ from backchannel.cli.admin import accounts_group, keys_group, services_group
 from backchannel.cli.errors import one_line_errors
 from backchannel.cli.server import init, serve
 from backchannel.cli.token import token
+from backchannel.cli.tokenserver import tokenserver
+from backchannel.cli.users import users_group
 
 
 class _Main(click.Group):
@@ -48,5 +50,7 @@ main.add_command(serve)
 main.add_command(accounts_group)
 main.add_command(keys_group)
 main.add_command(services_group)
+main.add_command(users_group)
+main.add_command(tokenserver)
 
 __all__ = ["main"]

@@ -21,6 +21,27 @@ def check_new(env_file: str | None) -> None:
         raise click.ClickException(f"{env_file} already exists; choose another --env-file")
 
 
+def read_env_file(path: str | None) -> dict[str, str]:
+    """The ``NAME=value`` lines of ``path``, as ``emit`` writes them; ``{}`` for no path.
+    Blank lines and ``#`` comments are skipped; no quoting or expansion."""
+    if not path:
+        return {}
+    try:
+        text = open(path, encoding="utf-8").read()  # noqa: SIM115 - read at once
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {path}: {exc.strerror}") from None
+    values: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.removeprefix("export ").partition("=")
+        if not sep or not name.strip():
+            raise click.ClickException(f"{path}:{number}: expected NAME=value")
+        values[name.strip()] = value.strip()
+    return values
+
+
 def emit(values: Mapping[str, str], env_file: str | None) -> None:
     """Print the lines, and write them to ``env_file`` (which must not exist yet)."""
     text = env_lines(values)

@@ -9,12 +9,16 @@ from sqlalchemy import func, select
 
 from backchannel.api import create_app
 from backchannel.api.serving import Server, uvicorn_config
-from backchannel.cli.envfile import check_new, emit
+from backchannel.cli.envfile import check_new, emit, read_env_file
 from backchannel.cli.storage import database_option, load_config, run_with_store
 from backchannel.store import Store, accounts, keys, services
 from backchannel.store.tables import accounts as accounts_table
 
 ENV_FILE_HELP = "Also write the lines to this file (mode 0600; it must not exist yet)."
+READ_ENV_FILE_HELP = (
+    "Read TWILIO_*/BACKCHANNEL_* lines from this file (as `init --env-file` writes them); "
+    "variables already in the environment win."
+)
 
 
 async def create_tenant(store: Store, friendly_name: str, *, service_name: str) -> dict[str, str]:
@@ -57,10 +61,18 @@ def init(env_file: str | None, database_url: str | None) -> None:
 @click.command()
 @click.option("--host", envvar="BACKCHANNEL_HOST", show_envvar=True, help="Interface to bind.")
 @click.option("--port", type=int, envvar="BACKCHANNEL_PORT", show_envvar=True, help="TCP port.")
+@click.option("--env-file", metavar="FILE", help=READ_ENV_FILE_HELP)
 @database_option
-def serve(host: str | None, port: int | None, database_url: str | None) -> None:
-    """Run the chat service (migrations first). SIGTERM or Ctrl-C shut it down gracefully."""
-    config = load_config(database_url, host=host, port=port)
+def serve(
+    host: str | None, port: int | None, env_file: str | None, database_url: str | None
+) -> None:
+    """Run the chat service (migrations first). SIGTERM or Ctrl-C shut it down gracefully.
+
+    The token server at /auth mints with TWILIO_ACCOUNT_SID, TWILIO_API_KEY, TWILIO_API_SECRET
+    and TWILIO_CHAT_SERVICE_SID (from the environment or --env-file).
+    """
+    values = read_env_file(env_file)
+    config = load_config(database_url, env_file_values=values, host=host, port=port)
     config.load_master_key()  # fail here, in one line, rather than inside the server
     server = Server(
         uvicorn_config(create_app(config), host=config.host, port=config.port, log_level="info")

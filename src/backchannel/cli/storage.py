@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import click
@@ -28,8 +28,15 @@ def database_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
-def load_config(database_url: str | None = None, **overrides: Any) -> Config:
-    config = Config.from_env()
+def load_config(
+    database_url: str | None = None,
+    *,
+    env_file_values: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Config:
+    """The server's ``Config``: the environment, then ``env_file_values`` for what it lacks,
+    then the command's own flags over both."""
+    config = Config.from_env(defaults=env_file_values)
     changes = {k: v for k, v in overrides.items() if v is not None}
     if database_url:
         changes["database_url"] = database_url

@@ -221,3 +221,46 @@ invites = Table(
     *_dates(),
     UniqueConstraint("channel_sid", "identity", name="uq_invites_channel_identity"),
 )
+
+# The token server's own users ("your backend"): not chat users, but who may get a chat token.
+# Secrets are kept hashed: passwords with argon2, session ids and API tokens with SHA-256.
+tokenserver_users = Table(
+    "tokenserver_users",
+    metadata,
+    _id(),
+    Column("username", String(256), nullable=False, unique=True),
+    Column("password_hash", String(256), nullable=False),
+    *_dates(),
+)
+
+
+def _tokenserver_user() -> Column[int]:
+    return Column(
+        "user_id",
+        Integer,
+        ForeignKey("tokenserver_users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    )
+
+
+tokenserver_sessions = Table(
+    "tokenserver_sessions",
+    metadata,
+    _id(),
+    Column("id_hash", String(64), nullable=False, unique=True),
+    _tokenserver_user(),
+    Column("csrf_token", String(64), nullable=False),
+    Column("date_created", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False, index=True),
+)
+
+tokenserver_api_tokens = Table(
+    "tokenserver_api_tokens",
+    metadata,
+    _id(),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    _tokenserver_user(),
+    Column("date_created", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+)
