@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.schema import SchemaItem
 
 revision = "0003"
 down_revision = "0002"
@@ -15,7 +16,7 @@ branch_labels = None
 depends_on = None
 
 
-def _user_id(table: str) -> list[sa.SchemaItem]:
+def _user_id(table: str) -> list[SchemaItem]:
     return [
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
