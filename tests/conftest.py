@@ -193,6 +193,12 @@ class ServerHandle:
         self._clients.append(client)
         return client
 
+    def on(self, running: RunningServer) -> ServerHandle:
+        """The same account, reached through another server (node) on the same database."""
+        return ServerHandle(
+            running, self.account_sid, self.auth_token, self.key_sid, self.key_secret
+        )
+
     def new_tenant(self) -> ServerHandle:
         return open_tenant(self.running)
 
@@ -219,10 +225,12 @@ def open_tenant(running: RunningServer) -> ServerHandle:
 class ChatService:
     """A chat service of a fresh account on the running server, and Access Tokens for it."""
 
-    def __init__(self, handle: ServerHandle) -> None:
+    def __init__(self, handle: ServerHandle, service_sid: str | None = None) -> None:
         self.handle = handle
         self.rest = handle.twilio_client()
-        self.service_sid: str = self.rest.chat.v2.services.create(friendly_name="live").sid
+        self.service_sid: str = (
+            service_sid or self.rest.chat.v2.services.create(friendly_name="live").sid
+        )
 
     @property
     def url(self) -> str:

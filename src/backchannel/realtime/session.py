@@ -34,6 +34,7 @@ WARN_BEFORE = 180  # seconds: tokenAboutToExpire comes this long before exp …
 SHORT_TOKEN = 360  # … unless the token lives less than this: then at half its lifetime
 OUTBOX_FRAMES = 2048
 FLOOD_WINDOW = 10.0  # seconds
+SUBSCRIBE_TIMEOUT = 10.0  # seconds for the broker to confirm a new session's subscriptions
 
 
 class InternalError(BackchannelError):
@@ -163,6 +164,10 @@ class Session:
         self._replaying = []
         for channel_sid in await self.node.member_channels(self.user["sid"]):
             self.join_channel(channel_sid)
+        # Across nodes a subscription takes a round trip to go live; the replay below must not
+        # start before it has, or a message committed in between would be missed.
+        async with asyncio.timeout(SUBSCRIBE_TIMEOUT):
+            await asyncio.gather(*(s.ready() for s in self.subscriptions.values()))
         self.node.adopt(self)
         await self.node.presence(self, +1)
         self.counted_online = True
