@@ -234,6 +234,10 @@ def test_the_limiter_counts_failures_in_a_sliding_window():
     assert limiter.retry_after(keys) == 1
     clock.now += 0.5
     assert limiter.retry_after(keys) == 0
+    limiter.record(keys)
+    limiter.undo("address:1.2.3.4")
+    assert limiter.retry_after(["address:1.2.3.4"]) == 0
+    assert limiter.retry_after(["user:alice"]) == 10  # failures at +10, +20, +60
     limiter.forget("user:alice")
     assert limiter.retry_after(["user:alice"]) == 0
 

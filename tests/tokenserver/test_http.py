@@ -299,3 +299,25 @@ def test_the_chat_service_paths_are_untouched(auth_server):
     assert httpx.get(f"{auth_server.url}/healthz").json() == {"status": "ok"}
     assert httpx.get(f"{auth_server.url}/openapi.json").status_code == 200
     assert httpx.get(f"{auth_server.url}/client/v1/me").status_code == 401
+
+
+def test_parallel_guesses_cannot_overrun_the_limit(auth_server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    name = auth_server.add_user()
+    client = auth_server.client()
+
+    def guess(i: int) -> int:
+        body = {"username": name, "password": f"guess {i}"}
+        return client.post("/auth/login", json=body).status_code
+
+    with ThreadPoolExecutor(12) as pool:
+        statuses = sorted(pool.map(guess, range(12)))
+    assert statuses == [401] * 5 + [429] * 7
+
+
+def test_successful_logins_do_not_use_up_the_limit(auth_server):
+    name = auth_server.add_user()
+    client = auth_server.client()
+    for _ in range(7):
+        auth_server.login(client, name)

@@ -255,7 +255,7 @@ async def token(request: Request) -> Response:
 
 async def _on_error(request: Request, exc: Exception) -> Response:
     response = await on_error(request, exc)
-    if isinstance(exc, UnauthenticatedError) and COOKIE in request.cookies:
+    if isinstance(exc, UnauthenticatedError) and not exc.bearer and COOKIE in request.cookies:
         _clear_cookie(request, response)  # a stale or forged cookie: the browser drops it
     return response
 

@@ -64,5 +64,13 @@ class FailureLimiter:
         while len(self._failures) > self.max_keys:  # memory stays bounded under a spray
             self._failures.popitem(last=False)
 
+    def undo(self, key: str) -> None:
+        """Take back the latest failure of ``key`` (an attempt counted before it was checked)."""
+        times = self._failures.get(key)
+        if times:
+            times.pop()
+            if not times:
+                del self._failures[key]
+
     def forget(self, key: str) -> None:
         self._failures.pop(key, None)
