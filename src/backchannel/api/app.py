@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
 
 from backchannel.api import (
     channels,
@@ -85,6 +86,7 @@ def create_app(
             *keys.routes,
             *client.routes,
             *openapi.routes,
+            Mount("/static", app=StaticFiles(packages=[("backchannel.web", "static")])),
             Mount(PREFIX, app=auth),
         ],
         exception_handlers=errors.HANDLERS,
