@@ -35,6 +35,7 @@ from backchannel.realtime.broker import MemoryBroker, make_broker
 from backchannel.realtime.node import Node
 from backchannel.store import Store
 from backchannel.tokenserver import PREFIX, create_tokenserver, use_store
+from backchannel.web.app import routes as web_app_routes
 
 
 def create_app(
@@ -86,6 +87,7 @@ def create_app(
             *keys.routes,
             *client.routes,
             *openapi.routes,
+            *web_app_routes,
             Mount("/static", app=StaticFiles(packages=[("backchannel.web", "static")])),
             Mount(PREFIX, app=auth),
         ],

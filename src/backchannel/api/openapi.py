@@ -123,9 +123,10 @@ def shape(path: str) -> str:
 
 
 def served(routes: Iterable[BaseRoute]) -> Iterator[tuple[str, str]]:
-    """The (path, method) pairs of the HTTP routes; HEAD is implied by GET and left out."""
+    """The (path, method) pairs of the HTTP routes; HEAD is implied by GET and left out, and so
+    are routes with ``include_in_schema=False`` (the chat web app's page and its helper)."""
     for route in routes:
-        if isinstance(route, Route):
+        if isinstance(route, Route) and route.include_in_schema:
             for method in sorted(route.methods or ()):
                 if method != "HEAD":
                     yield _PARAM.sub(r"{\1}", route.path), method.lower()

@@ -12,6 +12,7 @@ import click
 
 from backchannel import __version__
 from backchannel.cli.admin import accounts_group, keys_group, services_group
+from backchannel.cli.demo import demo
 from backchannel.cli.errors import one_line_errors
 from backchannel.cli.server import init, serve
 from backchannel.cli.token import token
@@ -52,5 +53,6 @@ main.add_command(keys_group)
 main.add_command(services_group)
 main.add_command(users_group)
 main.add_command(tokenserver)
+main.add_command(demo)
 
 __all__ = ["main"]
