@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import weakref
 from typing import Any
 
 import pytest
@@ -22,12 +23,15 @@ async def send(ws: ClientConnection, frame: dict[str, Any]) -> None:
     await ws.send(json.dumps(frame))
 
 
-# Frames that arrived while a test awaited a reply, kept for its next ``receive``.
-_held: dict[int, list[dict[str, Any]]] = {}
+# Frames that arrived while a test awaited a reply, kept for its next ``receive``. Weakly keyed
+# by the socket itself: keyed by ``id(ws)``, a new socket could inherit a dead one's frames.
+_held: weakref.WeakKeyDictionary[ClientConnection, list[dict[str, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 async def receive(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
-    held = _held.get(id(ws))
+    held = _held.get(ws)
     if held:
         return held.pop(0)
     frame: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), timeout))
@@ -61,4 +65,4 @@ async def request(ws: ClientConnection, cmd: str, request_id: int = 1, **args: A
         frame: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 5.0))
         if frame.get("id") == request_id:
             return frame
-        _held.setdefault(id(ws), []).append(frame)
+        _held.setdefault(ws, []).append(frame)
