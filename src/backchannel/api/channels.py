@@ -18,6 +18,7 @@ from backchannel.api.render import date
 from backchannel.api.services import load_service
 from backchannel.chat import channels as rules
 from backchannel.chat.errors import ChannelNotFoundError
+from backchannel.realtime import events
 from backchannel.store import channels
 from backchannel.store.clock import utcnow
 
@@ -54,6 +55,7 @@ async def create(call: Call) -> Response:
     service = await load_service(call)
     values = rules.creation(call.params, utcnow())
     channel = await channels.create_channel(call.conn, service["sid"], values)
+    call.publish(events.channel_added(channel))
     return json(render_channel(call, channel), 201)
 
 
@@ -81,6 +83,7 @@ async def update(call: Call) -> Response:
     changes = rules.changes(call.params)
     updated = await channels.update_channel(call.conn, service["sid"], channel["sid"], changes)
     assert updated is not None
+    call.publish(events.channel_updated(updated))
     return json(render_channel(call, updated))
 
 
@@ -91,6 +94,7 @@ async def delete(call: Call) -> Response:
     # A concurrent delete may have won since the lookup: then this one found nothing.
     if not await channels.delete_channel(call.conn, service["sid"], channel["sid"]):
         raise ChannelNotFoundError(f"Channel {channel['sid']} not found")
+    call.publish(events.channel_removed(channel))
     return no_content()
 
 

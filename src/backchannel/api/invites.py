@@ -20,7 +20,8 @@ from backchannel.api.services import load_service
 from backchannel.chat import membership
 from backchannel.chat.errors import InviteNotFoundError
 from backchannel.chat.sids import INVITE, is_sid
-from backchannel.store import invites
+from backchannel.realtime import events
+from backchannel.store import invites, users
 
 CREATED_BY = "system"
 
@@ -69,6 +70,9 @@ async def create(call: Call) -> Response:
     invite = await invites.create_invite(
         call.conn, service["sid"], channel["sid"], values["identity"], role_sid, CREATED_BY
     )
+    invitee = await users.get_user_by_identity(call.conn, service["sid"], invite["identity"])
+    if invitee is not None:  # one with no User yet has no session to tell
+        call.publish(events.invited(invite, channel, invitee["sid"]))
     return json(render_invite(call, invite), 201)
 
 

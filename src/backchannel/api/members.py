@@ -18,7 +18,8 @@ from backchannel.api.render import date
 from backchannel.api.services import load_service
 from backchannel.chat import membership
 from backchannel.chat.errors import MemberNotFoundError
-from backchannel.store import members, roles
+from backchannel.realtime import events
+from backchannel.store import channels, members, roles
 from backchannel.store.clock import utcnow
 
 
@@ -48,7 +49,8 @@ async def check_channel_role(call: Call, service_sid: str, role_sid: str) -> Non
     membership.require_channel_role(role)
 
 
-async def _load(call: Call) -> dict[str, Any]:
+async def _load(call: Call) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The member named in the path, and its channel."""
     service = await load_service(call)
     channel = await load_channel(call, service)
     key = call.path_param("Sid")
@@ -59,7 +61,13 @@ async def _load(call: Call) -> dict[str, Any]:
     )
     if member is None:
         raise MemberNotFoundError(f"Member {key[:64]!r} not found")
-    return member
+    return member, channel
+
+
+async def channel_now(call: Call, channel: dict[str, Any]) -> dict[str, Any]:
+    """The channel as this transaction left it (its counts), for the events it raises."""
+    fresh = await channels.get_channel(call.conn, channel["service_sid"], channel["sid"])
+    return channel if fresh is None else fresh
 
 
 @endpoint
@@ -79,6 +87,7 @@ async def create(call: Call) -> Response:
         channel_members_limit=membership.channel_members_limit(service),
         user_channels_limit=membership.user_channels_limit(service),
     )
+    call.publish(events.member_joined(member, await channel_now(call, channel)))
     return json(render_member(call, member), 201)
 
 
@@ -96,26 +105,29 @@ async def list_(call: Call) -> Response:
 
 @endpoint
 async def fetch(call: Call) -> Response:
-    return json(render_member(call, await _load(call)))
+    member, _ = await _load(call)
+    return json(render_member(call, member))
 
 
 @endpoint
 async def update(call: Call) -> Response:
-    member = await _load(call)
+    member, _ = await _load(call)
     changes = membership.member_changes(call.params, utcnow())
     if "role_sid" in changes:
         await check_channel_role(call, member["service_sid"], changes["role_sid"])
     updated = await members.update_member(call.conn, member["channel_sid"], member["sid"], changes)
     if updated is None:  # removed by a concurrent request since it was loaded
         raise MemberNotFoundError(f"Member {member['sid']} not found")
+    call.publish(events.member_updated(updated))
     return json(render_member(call, updated))
 
 
 @endpoint
 async def delete(call: Call) -> Response:
-    member = await _load(call)
+    member, channel = await _load(call)
     if not await members.remove_member(call.conn, member["channel_sid"], member["sid"]):
         raise MemberNotFoundError(f"Member {member['sid']} not found")  # removed concurrently
+    call.publish(events.member_left(member, await channel_now(call, channel)))
     return no_content()
 
 

@@ -18,6 +18,7 @@ from backchannel.api.services import load_service
 from backchannel.chat import messages as rules
 from backchannel.chat.errors import MessageNotFoundError
 from backchannel.chat.sids import MESSAGE, is_sid
+from backchannel.realtime import events
 from backchannel.store import messages
 from backchannel.store.clock import utcnow
 
@@ -65,6 +66,7 @@ async def create(call: Call) -> Response:
     channel = await load_channel(call, service)
     values = rules.new_message(call.params, utcnow())
     message = await messages.create_message(call.conn, service["sid"], channel["sid"], values)
+    call.publish(events.message_added(message))
     return json(render_message(call, message), 201)
 
 
@@ -94,6 +96,7 @@ async def update(call: Call) -> Response:
     )
     if updated is None:  # deleted by a concurrent request since it was loaded
         raise MessageNotFoundError(f"Message {message['sid']} not found")
+    call.publish(events.message_updated(updated))
     return json(render_message(call, updated))
 
 
@@ -102,6 +105,7 @@ async def delete(call: Call) -> Response:
     message = await _load(call)
     if not await messages.delete_message(call.conn, message["channel_sid"], message["sid"]):
         raise MessageNotFoundError(f"Message {message['sid']} not found")  # removed concurrently
+    call.publish(events.message_removed(message))
     return no_content()
 
 

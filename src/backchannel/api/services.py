@@ -15,6 +15,7 @@ from backchannel.chat.errors import InvalidParameterError
 from backchannel.chat.permissions import CHANNEL, DEPLOYMENT
 from backchannel.chat.services import apply_update
 from backchannel.chat.sids import SERVICE, is_sid
+from backchannel.realtime import events
 from backchannel.store import roles, services
 
 # Which role type each default role setting must name.
@@ -113,6 +114,7 @@ async def update(call: Call) -> Response:
 async def delete(call: Call) -> Response:
     service = await load_service(call, "Sid")
     await services.delete_service(call.conn, call.account_sid, service["sid"])
+    call.publish(events.service_deleted(service["sid"]))
     return no_content()
 
 

@@ -18,12 +18,14 @@ from starlette.routing import Route
 
 from backchannel.api.calls import Call, endpoint, json, no_content
 from backchannel.api.lookups import load_channel
+from backchannel.api.members import channel_now
 from backchannel.api.paging import page_request, page_response
 from backchannel.api.services import load_service
 from backchannel.api.users import load_user
 from backchannel.chat import validation
 from backchannel.chat.errors import InvalidParameterError
-from backchannel.store import user_channels
+from backchannel.realtime import events
+from backchannel.store import members, user_channels
 from backchannel.store.clock import utcnow
 
 NOTIFICATION_LEVELS = ("default", "muted")
@@ -106,14 +108,20 @@ async def update(call: Call) -> Response:
     found = await user_channels.update_user_channel(call.conn, user["sid"], channel["sid"], changes)
     if found is None:
         raise call.not_found()
+    if changes:  # the read horizon moved: as updateLastConsumedMessageIndex, memberUpdated
+        member = await members.get_member(call.conn, channel["sid"], found["member_sid"])
+        assert member is not None  # updated by this transaction
+        call.publish(events.member_updated(member))
     return json(render_user_channel(call, found))
 
 
 @endpoint
 async def delete(call: Call) -> Response:
     user, channel = await _load(call)
-    if not await user_channels.leave_channel(call.conn, user["sid"], channel["sid"]):
+    member = await user_channels.leave_channel(call.conn, user["sid"], channel["sid"])
+    if member is None:
         raise call.not_found()
+    call.publish(events.member_left(member, await channel_now(call, channel)))
     return no_content()
 
 

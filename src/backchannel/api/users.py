@@ -20,7 +20,8 @@ from backchannel.chat import validation
 from backchannel.chat.errors import InvalidParameterError
 from backchannel.chat.permissions import DEPLOYMENT
 from backchannel.chat.sids import ROLE
-from backchannel.store import roles, users
+from backchannel.realtime import events
+from backchannel.store import members, roles, users
 
 
 def render_user(call: Call, user: dict[str, Any]) -> dict[str, Any]:
@@ -123,6 +124,9 @@ async def update(call: Call) -> Response:
         changes["role_sid"] = await _role_sid(call, service, value)
     updated = await users.update_user(call.conn, service["sid"], user["sid"], changes)
     assert updated is not None
+    if changes:
+        channel_sids = await members.channel_sids_of(call.conn, user["sid"])
+        call.publish(events.user_updated(updated, sorted(changes), channel_sids))
     return json(render_user(call, updated))
 
 
@@ -133,6 +137,7 @@ async def delete(call: Call) -> Response:
     # A concurrent delete may have won since the lookup: then this one found nothing.
     if not await users.delete_user(call.conn, service["sid"], user["sid"]):
         raise call.not_found()
+    call.publish(events.user_deleted(user["sid"]))
     return no_content()
 
 

@@ -135,6 +135,12 @@ async def _get(
     return dict(row) if row else None
 
 
+async def channel_sids_of(conn: AsyncConnection, user_sid: str) -> list[str]:
+    """The SIDs of the channels the user is a member of."""
+    query = select(members.c.channel_sid).where(members.c.user_sid == user_sid)
+    return [row.channel_sid for row in await conn.execute(query)]
+
+
 async def list_members(
     conn: AsyncConnection,
     channel_sid: str,

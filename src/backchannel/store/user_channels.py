@@ -2,8 +2,8 @@
 
 Each carries ``unread_messages_count``: the channel's messages with an index above the
 member's ``last_consumed_message_index``, or None while the member has consumed nothing (as
-Twilio reports it). Leaving deletes the member row and takes one off the channel's
-``members_count`` and the user's ``joined_channels_count``, by SQL arithmetic.
+Twilio reports it). Leaving is removing the member (``store.members.remove_member``: the
+channel's row locked first, then the counters by SQL arithmetic).
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from backchannel.store.members import remove_member
 from backchannel.store.paging import Cursor, Page, fetch_page
-from backchannel.store.tables import channels, members, messages, users
+from backchannel.store.tables import members, messages
 
 _UNREAD = (
     select(func.count())
@@ -80,24 +81,16 @@ async def update_user_channel(
     return await get_user_channel(conn, user_sid, channel_sid)
 
 
-async def leave_channel(conn: AsyncConnection, user_sid: str, channel_sid: str) -> bool:
-    """Remove the user's member row from the channel; False when it was not a member."""
-    gone = await conn.execute(
-        delete(members)
-        .where(members.c.user_sid == user_sid, members.c.channel_sid == channel_sid)
-        .returning(members.c.sid)
+async def leave_channel(
+    conn: AsyncConnection, user_sid: str, channel_sid: str
+) -> dict[str, Any] | None:
+    """Remove the user's member row from the channel: the member removed, or None when the
+    user was not (or, because of a concurrent request, is no longer) a member."""
+    columns = [c for c in members.c if c.name != "id"]
+    query = select(*columns).where(
+        members.c.user_sid == user_sid, members.c.channel_sid == channel_sid
     )
-    count = len(gone.all())
-    if not count:
-        return False
-    await conn.execute(
-        update(channels)
-        .where(channels.c.sid == channel_sid)
-        .values(members_count=channels.c.members_count - count)
-    )
-    await conn.execute(
-        update(users)
-        .where(users.c.sid == user_sid)
-        .values(joined_channels_count=users.c.joined_channels_count - count)
-    )
-    return True
+    row = (await conn.execute(query)).mappings().first()
+    if row is None or not await remove_member(conn, channel_sid, row["sid"]):
+        return None
+    return dict(row)
