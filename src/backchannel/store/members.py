@@ -6,10 +6,12 @@ atomic ``col = col ± 1`` updates: concurrent requests on any number of connecti
 a count. A limit is checked by the increment itself (``… WHERE members_count < :limit``), so
 it holds under concurrency too; when it would be passed, nothing is stored.
 
-Lock order (PostgreSQL): channel row, then member rows, then user rows — the order in which
-deleting a channel takes them. Adding a member inserts its row first (which only key-share
-locks the channel and the user, blocking neither counter update); removing one locks the
-channel first (``lock_channel``).
+Lock order (PostgreSQL): channel rows, then member rows, then user rows, several rows of one
+table in SID order (``counters.lock``) — the order in which deleting a channel, removing a
+member and deleting a user (``users.delete_user``) all take them, so that they cannot deadlock
+one another. Adding a member inserts its row first (which only key-share locks the channel and
+the user, blocking neither counter update); removing one locks the channel first
+(``lock_channel``).
 """
 
 from __future__ import annotations

@@ -153,10 +153,19 @@ async def update_user(
 async def delete_user(conn: AsyncConnection, service_sid: str, sid: str) -> bool:
     """Delete the user and its memberships; each channel it left counts one member fewer.
 
-    The user's row is locked first, so no membership can be added for it meanwhile; the
-    memberships are deleted before the user (not by cascade) so that exactly the rows this
-    request removed are subtracted from their channels' counters.
+    Channels before users, as deleting a channel or removing a member takes them (the lock
+    order of ``store.members``), so that neither can deadlock with this: first the user's
+    channels (in SID order), then the user's row, which keeps memberships from being added
+    meanwhile, then the member rows (whoever else locks one of those together with other rows
+    has locked its channel first). The memberships are deleted before the user (not by cascade)
+    so that exactly the rows this request removed are subtracted from their channels' counters.
+
+    A membership added between reading the channels and locking the user has its channel
+    locked last, out of order: the one window left in which PostgreSQL may still detect a
+    deadlock (the REST API retries the request then, ``api.calls``).
     """
+    member_of = select(members.c.channel_sid).where(members.c.user_sid == sid)
+    await counters.lock(conn, channels, [row[0] for row in await conn.execute(member_of)])
     locked = (
         select(users.c.sid)
         .where(users.c.service_sid == service_sid, users.c.sid == sid)
