@@ -4,16 +4,27 @@
 the caller (HTTP Basic), reads the parameters (query string and form body; a repeated key is a
 list) before any transaction opens, then runs the handler in one transaction, so a request that
 fails changes nothing. What the handler publishes for live sessions goes out after the commit.
+
+When PostgreSQL aborts the transaction because of a deadlock (SQLSTATE 40P01) or a
+serialization failure (40001), the whole transaction is run again — authentication and handler,
+from the parameters already read — up to ``MAX_RETRIES`` times. Each try gets a fresh ``Call``,
+so what a rolled-back try published is dropped and nothing goes out twice. The store keeps its
+lock order consistent (``store.members``) so that this is rare; it is the net for what lock
+ordering cannot exclude.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import logging
+import random
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -25,6 +36,10 @@ from backchannel.store import Store
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_FIELDS = 1000
+MAX_RETRIES = 3  # runs of a transaction PostgreSQL aborted, after the first
+RETRY_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
+
+log = logging.getLogger("backchannel.api")
 
 Params = dict[str, list[str]]
 
@@ -109,16 +124,43 @@ class Call:
 Handler = Callable[[Call], Awaitable[Response]]
 
 
+def sqlstate(error: DBAPIError) -> str | None:
+    """The SQLSTATE of a database error (asyncpg's, through SQLAlchemy's adapter), if any."""
+    for cause in (error.orig, getattr(error.orig, "__cause__", None)):
+        state = getattr(cause, "sqlstate", None)
+        if isinstance(state, str):
+            return state
+    return None
+
+
 def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     @functools.wraps(handler)
     async def run(request: Request) -> Response:
         store: Store = request.app.state.store
         header = request.headers.get("authorization")
         params = await read_params(request)
-        async with store.transaction() as conn:
-            account_sid = await authenticate(conn, store.box, header)
-            call = Call(request, conn, store, account_sid, params, base_url(request))
-            response = await handler(call)
+        retries = 0
+        while True:
+            try:
+                async with store.transaction() as conn:
+                    account_sid = await authenticate(conn, store.box, header)
+                    call = Call(request, conn, store, account_sid, params, base_url(request))
+                    response = await handler(call)
+                break
+            except DBAPIError as error:
+                state = sqlstate(error)
+                if state not in RETRY_SQLSTATES or retries >= MAX_RETRIES:
+                    raise
+                retries += 1
+                log.info(
+                    "%s %s: transaction aborted (SQLSTATE %s), retry %d of %d",
+                    request.method,
+                    request.url.path,
+                    state,
+                    retries,
+                    MAX_RETRIES,
+                )
+                await asyncio.sleep(random.uniform(0, 0.01 * retries))  # noqa: S311 (jitter)
         broker = request.app.state.node.broker
         for topic, message in call.published:
             await broker.publish(topic, message)
