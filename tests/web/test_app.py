@@ -373,3 +373,32 @@ def test_logout_closes_the_socket_and_the_session(
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     assert len(alice.sockets) == 1
     alice.screenshot("app-logged-out.png")
+
+
+def test_signing_out_in_one_tab_ends_the_other_at_its_next_renewal(
+    start_app: Callable[..., AppServer], tabs: Callable[..., Tab]
+) -> None:
+    app = start_app(token_ttl=20)
+    first = signed_in(tabs(app, "alice"), "alice")
+    # A second tab of the same browser shares the session cookie: it is signed in at once.
+    other = first.context.new_page()
+    errors: list[str] = []
+    other.on("pageerror", lambda error: errors.append(str(error)))
+    sockets: list[Any] = []
+    other.on("websocket", lambda socket: sockets.append(socket))
+    other.goto(app.url)
+    expect(other.locator("#status-state")).to_have_text("Connected")
+    assert other.get_by_label("Username").is_hidden()
+
+    first.page.get_by_role("button", name="Log out").click()
+    expect(first.page.get_by_role("heading", name="Sign in")).to_be_visible()
+    # The other tab's chat token still works until it asks for the next one (at half its 20 s):
+    # then the token server says 401, and the tab signs out too.
+    expect(other.get_by_role("heading", name="Sign in")).to_be_visible(timeout=20_000)
+    expect(other.locator("#login-message")).to_contain_text("Your sign-in has ended")
+    [socket] = sockets
+    deadline = time.monotonic() + 5
+    while not socket.is_closed():
+        assert time.monotonic() < deadline, "the other tab's socket is still open"
+        other.wait_for_timeout(50)
+    assert errors == []

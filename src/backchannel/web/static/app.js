@@ -48,7 +48,7 @@ let ticker = null;
 
 /**
  * Joined channels by SID: `{channel, unread, lastIndex, typing: Map<identity, timer>,
- * members: Map<identity, {identity, friendlyName, isOnline}>|null, reachability}`.
+ * members: Map<identity, {identity, friendlyName, isOnline}>|null, reachability, readTimer}`.
  */
 const joined = new Map();
 /** Channels the user may join (public, or invited to), by SID. */
@@ -59,7 +59,6 @@ let active = null;
 let older = null;
 /** Bumped whenever another channel opens: a slow load for the previous one is dropped. */
 let openSeq = 0;
-let readTimer = null;
 
 // -- small helpers -------------------------------------------------------------------------------
 
@@ -159,7 +158,9 @@ async function fetchToken() {
     }
   }
   if (response.status === 401) {
-    if (mine === generation) endSession("Your sign-in has expired. Please sign in again.");
+    if (mine === generation) {
+      endSession("Your sign-in has ended (it expired, or you signed out elsewhere).");
+    }
     throw new Error("not signed in");
   }
   if (!response.ok) throw new Error(`POST ${AUTH}/token answered ${response.status}`);
@@ -260,7 +261,9 @@ async function startChat() {
   } catch (error) {
     if (mine === generation) {
       setStatus(created.connectionState);
-      showChatError(`Cannot connect to the chat service: ${error.message}. Reload the page to try again.`);
+      showChatError(
+        `Cannot connect to the chat service: ${error.message}. Reload the page to try again.`,
+      );
     }
     return;
   }
@@ -276,8 +279,10 @@ async function stopChat() {
   chatToken = null;
   if (ticker !== null) clearInterval(ticker);
   ticker = null;
-  clearTimeout(readTimer);
-  for (const entry of joined.values()) for (const timer of entry.typing.values()) clearTimeout(timer);
+  for (const entry of joined.values()) {
+    clearTimeout(entry.readTimer);
+    for (const timer of entry.typing.values()) clearTimeout(timer);
+  }
   joined.clear();
   others.clear();
   active = null;
@@ -312,7 +317,9 @@ async function logout() {
       cache: "no-store",
       headers: ending ? { "X-CSRF-Token": ending.csrf } : {},
     });
-    if (!response.ok) message = `Signed out of the chat, but the server answered ${response.status}.`;
+    if (!response.ok) {
+      message = `Signed out of the chat, but the server answered ${response.status}.`;
+    }
   } catch {
     message = "Signed out of the chat, but the server could not be reached to end the session.";
   } finally {
@@ -339,7 +346,8 @@ function setStatus(state, detail = "") {
 
 function tick() {
   const left = client ? client.tokenExpiresIn() : null;
-  const text = left === null ? "" : left > 0 ? `token expires in ${formatLeft(left)}` : "token expired";
+  let text = "";
+  if (left !== null) text = left > 0 ? `token expires in ${formatLeft(left)}` : "token expired";
   const node = $("status-token");
   if (node.textContent !== text) node.textContent = text;
 }
@@ -518,6 +526,7 @@ function addJoined(channel) {
       typing: new Map(),
       members: null,
       reachability: Boolean(client.service.reachability_enabled),
+      readTimer: null,
     };
     joined.set(channel.sid, entry);
   }
@@ -703,16 +712,17 @@ async function loadOlder() {
   }
 }
 
-/** Move the read horizon to the newest message (once a second at most). */
+/** Move the read horizon to the newest message (a burst of messages makes one request). */
 function markRead(entry) {
   entry.unread = 0;
   renderChannelLists();
-  clearTimeout(readTimer);
-  readTimer = setTimeout(async () => {
+  clearTimeout(entry.readTimer);
+  entry.readTimer = setTimeout(async () => {
     const index = entry.lastIndex;
     const channel = entry.channel;
     if (index === null || !joined.has(channel.sid)) return;
-    if (channel.lastConsumedMessageIndex !== null && channel.lastConsumedMessageIndex >= index) return;
+    const consumed = channel.lastConsumedMessageIndex;
+    if (consumed !== null && consumed >= index) return;
     try {
       await channel.updateLastConsumedMessageIndex(index);
     } catch (error) {
@@ -833,7 +843,8 @@ function renderConversation() {
   $("send").disabled = !open;
   $("leave-channel").hidden = !open;
   $("toggle-members").hidden = !open;
-  $("scroller").setAttribute("aria-label", open ? `Messages in ${channelName(entry.channel)}` : "Messages");
+  const label = open ? `Messages in ${channelName(entry.channel)}` : "Messages";
+  $("scroller").setAttribute("aria-label", label);
   if (!open) {
     $("messages").replaceChildren();
     $("members").replaceChildren();
@@ -985,6 +996,12 @@ function onComposerInput() {
 
 // -- narrow screens: channels and members open over the conversation -----------------------------
 
+/** The panels of a narrow screen and the buttons that open them. */
+const PANELS = [
+  ["toggle-channels", "sidebar"],
+  ["toggle-members", "members-panel"],
+];
+
 function togglePanel(buttonId, panelId, open) {
   const button = $(buttonId);
   const panel = $(panelId);
@@ -992,15 +1009,15 @@ function togglePanel(buttonId, panelId, open) {
   panel.classList.toggle("open", show);
   button.setAttribute("aria-expanded", String(show));
   if (show) {
-    const other = panelId === "sidebar" ? ["toggle-members", "members-panel"] : ["toggle-channels", "sidebar"];
-    togglePanel(other[0], other[1], false);
+    const [otherButton, otherPanel] = PANELS.find(([, id]) => id !== panelId);
+    togglePanel(otherButton, otherPanel, false);
     const first = panel.querySelector("button, input, [tabindex]");
     (first || panel).focus();
   }
 }
 
 function closePanels() {
-  for (const [button, panel] of [["toggle-channels", "sidebar"], ["toggle-members", "members-panel"]]) {
+  for (const [button, panel] of PANELS) {
     $(panel).classList.remove("open");
     $(button).setAttribute("aria-expanded", "false");
   }
@@ -1031,10 +1048,12 @@ function wire() {
     if (button) joinChannel(button.dataset.sid);
   });
   $("toggle-channels").addEventListener("click", () => togglePanel("toggle-channels", "sidebar"));
-  $("toggle-members").addEventListener("click", () => togglePanel("toggle-members", "members-panel"));
+  $("toggle-members").addEventListener("click", () =>
+    togglePanel("toggle-members", "members-panel"),
+  );
   document.addEventListener("keydown", (event) => {
     if (event.key !== "Escape") return;
-    for (const [button, panel] of [["toggle-channels", "sidebar"], ["toggle-members", "members-panel"]]) {
+    for (const [button, panel] of PANELS) {
       if ($(panel).classList.contains("open")) {
         togglePanel(button, panel, false);
         $(button).focus();
@@ -1043,7 +1062,7 @@ function wire() {
   });
   // A tap outside an open panel (on the dimmed conversation) closes it.
   document.addEventListener("click", (event) => {
-    for (const [button, panel] of [["toggle-channels", "sidebar"], ["toggle-members", "members-panel"]]) {
+    for (const [button, panel] of PANELS) {
       const open = $(panel).classList.contains("open");
       if (open && !$(panel).contains(event.target) && !$(button).contains(event.target)) {
         togglePanel(button, panel, false);
