@@ -189,7 +189,10 @@ class ServerHandle:
         return client
 
     def http(self) -> httpx.Client:
-        client = httpx.Client(base_url=self.url, auth=(self.account_sid, self.auth_token))
+        # Generous timeout: concurrency tests queue on SQLite's write lock on a busy machine.
+        client = httpx.Client(
+            base_url=self.url, auth=(self.account_sid, self.auth_token), timeout=60
+        )
         self._clients.append(client)
         return client
 

@@ -140,7 +140,7 @@ def test_short_token_warns_at_half_its_lifetime_then_expires_and_closes_with_ren
             started = time.monotonic()
             warning = await receive(ws, timeout=6)
             assert warning["event"] == "tokenAboutToExpire"
-            assert 1.0 <= time.monotonic() - started <= 3.5
+            assert 1.0 <= time.monotonic() - started <= 3.9  # due at 2 s; slack for load
             assert warning["data"]["expires_in"] in (1, 2, 3)
             expired = await receive(ws, timeout=6)
             assert expired["event"] == "tokenExpired"
