@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from sqlalchemy import func, select
@@ -10,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from backchannel.chat import messages as message_rules
 from backchannel.chat.errors import MessageNotFoundError
+from backchannel.chat.sids import CHANNEL, is_sid
 from backchannel.realtime import events, objects
 from backchannel.realtime.commands import (
     Acting,
@@ -25,7 +27,8 @@ from backchannel.realtime.session import Session
 from backchannel.store import members as member_store
 from backchannel.store import messages as message_store
 from backchannel.store.clock import utcnow
-from backchannel.store.tables import messages
+from backchannel.store.tables import channels, members, messages, roles
+from backchannel.store.text import could_be_name
 
 MAX_KEY = 64
 MAX_PAGE = 100
@@ -49,6 +52,35 @@ async def _by_key(act: Acting, channel_sid: str, key: str) -> dict[str, Any] | N
     return dict(row) if row else None
 
 
+async def _sending_member_channel(act: Acting, args: dict[str, Any]) -> str | None:
+    """The channel's SID when the user is a member whose channel role grants sendMessage.
+
+    One query where the general path (``act.channel``, ``act.member``, ``act.require``) takes
+    four; it only ever says yes where they would, and None sends the caller down their path,
+    which decides every other case (not found, not a member, a service role that grants it).
+    """
+    key = text_arg(args, "channel", required=True)
+    assert key is not None
+    column = channels.c.sid if is_sid(key, CHANNEL) else channels.c.unique_name
+    if not could_be_name(key, column):
+        return None
+    service_sid = act.session.service["sid"]
+    query = (
+        select(channels.c.sid, roles.c.permissions)
+        .join(
+            members,
+            (members.c.channel_sid == channels.c.sid)
+            & (members.c.identity == act.session.identity),
+        )
+        .join(roles, (roles.c.sid == members.c.role_sid) & (roles.c.service_sid == service_sid))
+        .where(channels.c.service_sid == service_sid, column == key)
+    )
+    row = (await act.conn.execute(query)).first()
+    if row is None or "sendMessage" not in json.loads(row.permissions):
+        return None
+    return str(row.sid)
+
+
 @command("sendMessage")
 async def send_message(session: Session, args: dict[str, Any]) -> Any:
     body = text_arg(args, "body", required=True)
@@ -60,16 +92,19 @@ async def send_message(session: Session, args: dict[str, Any]) -> Any:
     for attempt in (1, 2):
         try:
             async with acting(session) as act:
-                channel = await act.channel(args)
-                await act.require("sendMessage", await act.member(channel))
-                existing = await _by_key(act, channel["sid"], key) if key else None
+                channel_sid = await _sending_member_channel(act, args)
+                if channel_sid is None:
+                    channel = await act.channel(args)
+                    await act.require("sendMessage", await act.member(channel))
+                    channel_sid = channel["sid"]
+                existing = await _by_key(act, channel_sid, key) if key else None
                 if existing is not None:
                     return {"index": existing["index"], "message": objects.message(existing)}
                 message = await message_store.create_message(
-                    act.conn, session.service["sid"], channel["sid"], values
+                    act.conn, session.service["sid"], channel_sid, values
                 )
                 act.publish(events.message_added(message))
-                act.publish(_stop_typing(session, channel["sid"]))
+                act.publish(_stop_typing(session, channel_sid))
             return {"index": message["index"], "message": objects.message(message)}
         except IntegrityError:
             # The same key committed by a concurrent retry: the second pass returns it.
