@@ -28,6 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from backchannel.api.auth import authenticate
 from backchannel.api.errors import RequestTooLargeError
@@ -167,6 +168,25 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         return response
 
     return run
+
+
+def resource_routes(collection: str, item: str, **handlers: Callable[..., Any]) -> list[Route]:
+    """The routes of one REST resource: ``create``/``list_`` on the collection path, and
+    ``fetch``/``update``/``delete`` on the item path; a resource passes the handlers it has."""
+    verbs = {
+        "create": (collection, "POST"),
+        "list_": (collection, "GET"),
+        "fetch": (item, "GET"),
+        "update": (item, "POST"),
+        "delete": (item, "DELETE"),
+    }
+    unknown = set(handlers) - set(verbs)
+    if unknown:
+        raise TypeError(f"unknown handlers: {sorted(unknown)}")
+    return [
+        Route(verbs[name][0], handler, methods=[verbs[name][1]])
+        for name, handler in handlers.items()
+    ]
 
 
 def json(body: Any, status: int = 200) -> Response:

@@ -8,9 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.responses import Response
-from starlette.routing import Route
 
-from backchannel.api.calls import Call, endpoint, json, no_content
+from backchannel.api.calls import Call, endpoint, json, no_content, resource_routes
 from backchannel.api.lookups import load_channel
 from backchannel.api.paging import page_request, page_response
 from backchannel.api.render import date
@@ -111,10 +110,6 @@ async def delete(call: Call) -> Response:
 
 _LIST = "/v2/Services/{ServiceSid}/Channels/{ChannelSid}/Messages"
 _ONE = "/v2/Services/{ServiceSid}/Channels/{ChannelSid}/Messages/{Sid}"
-routes = [
-    Route(_LIST, create, methods=["POST"]),
-    Route(_LIST, list_, methods=["GET"]),
-    Route(_ONE, fetch, methods=["GET"]),
-    Route(_ONE, update, methods=["POST"]),
-    Route(_ONE, delete, methods=["DELETE"]),
-]
+routes = resource_routes(
+    _LIST, _ONE, create=create, list_=list_, fetch=fetch, update=update, delete=delete
+)

@@ -14,9 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.responses import Response
-from starlette.routing import Route
 
-from backchannel.api.calls import Call, endpoint, json, no_content
+from backchannel.api.calls import Call, endpoint, json, no_content, resource_routes
 from backchannel.api.lookups import load_channel
 from backchannel.api.members import channel_now
 from backchannel.api.paging import page_request, page_response
@@ -127,9 +126,6 @@ async def delete(call: Call) -> Response:
 
 _LIST = "/v2/Services/{ServiceSid}/Users/{UserSid}/Channels"
 _ONE = "/v2/Services/{ServiceSid}/Users/{UserSid}/Channels/{ChannelSid}"
-routes = [
-    Route(_LIST, list_, methods=["GET"]),
-    Route(_ONE, fetch, methods=["GET"]),
-    Route(_ONE, update, methods=["POST"]),
-    Route(_ONE, delete, methods=["DELETE"]),
-]
+routes = resource_routes(
+    _LIST, _ONE, list_=list_, fetch=fetch, update=update, delete=delete
+)
