@@ -1,0 +1,1091 @@
+"""Live sessions: a broadcast to N clients at a rising rate, Backchannel vs python-socketio; and
+the memory of idle connections.
+
+    python benchmarks/realtime.py [--clients 100] [--steps 50,75,100,150,200,300,400,600,800]
+                                  [--step-seconds 5] [--senders 1] [--client-processes 2]
+                                  [--database sqlite|postgresql]
+                                  [--idle 10000] [--idle-processes 4] [--idle-concurrency 2]
+                                  [--idle-rate 500] [--idle-seconds 90] [--skip-broadcast]
+
+Broadcast. Two servers run as subprocesses on free ports of 127.0.0.1:
+
+- Backchannel itself (``backchannel init --env-file``, then ``backchannel serve``) on a fresh
+  SQLite file, or with ``--database postgresql`` on a fresh database on 127.0.0.1:5432 (user
+  postgres) dropped afterwards; the request rate limit is raised for the sender;
+- the peer a Python team would otherwise pick: a python-socketio ``AsyncServer`` on uvicorn
+  (ASGI, the same WebSocket implementation and settings as ``backchannel serve``) whose ``send``
+  handler re-emits each message to a room and acknowledges it. No authentication, no
+  persistence.
+
+``--clients`` receivers (raw WebSocket clients of the ``websockets`` package, without
+compression like the Python SDK, speaking docs/protocol.md and Engine.IO 4 / Socket.IO 5
+respectively) run in ``--client-processes`` processes of their own, so they do not share the
+server's CPU accounting; on Backchannel each authenticates with its own token and joins the
+channel. One sender (its own token; a member too, as is the peer's sender of the room; or
+``--senders`` of them sharing the rate) sends ``sendMessage`` / emits ``send`` at each rate of
+``--steps`` for ``--step-seconds``, without waiting for each acknowledgement (at most one
+second's worth in flight). The send time is in the
+message's attributes, so every receiver measures send→receive latency on the same clock. The
+servers take turns, rate by rate, so machine noise hits both alike. A step falls behind when
+fewer than 97% of its messages were sent on pace, acknowledged, or delivered to every receiver
+within 0.5 s of the step's end, or a receiver was closed; it then gets one retry (the machine is
+shared), and a server that falls behind twice stops rising. Each then runs once more at 80% of
+its top rate, for the latency there. Per step: messages sent, acknowledged (for Backchannel:
+authorized and committed), deliveries (``messageAdded`` frames received by the receivers, the
+sender's own copy not counted), latency p50/p99, the acknowledgement's p99, and the CPU used by
+the server and by the client processes (receivers and sender).
+
+Idle. A fresh Backchannel server process (file descriptor limit raised to the hard limit) takes
+``--idle`` authenticated connections with distinct identities (each a user created on first
+sight), opened from ``--idle-processes`` client processes with ``--idle-concurrency``
+authentications in flight (each is a database transaction, and SQLite's write lock makes more at
+once slower, not faster), at most ``--idle-rate`` a second, for at most ``--idle-seconds``. The
+server's resident memory (``VmRSS``) is read before and with them open; if time ran out first,
+the memory for ``--idle`` connections is extrapolated and said so.
+
+Everything targets 127.0.0.1, is bounded in count and time, and stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import json
+import multiprocessing
+import os
+import re
+import resource
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+
+POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+GRACE = 0.5  # seconds after a step's end by which its deliveries count as "on time"
+KEPT_UP = 0.97
+ROOM = "bench"
+BODY = "x" * 40
+# The attributes every message carries, as both servers serialize them (compact JSON).
+STAMP = re.compile(r'"sent":([0-9.]+),"step":(\d+),"until":([0-9.]+)')
+BUCKET = 10_000  # latency histogram buckets per second (0.1 ms)
+
+
+# --- servers -------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def raise_fd_limit() -> None:
+    """The soft limit of open files up to the hard one (servers' preexec, client processes)."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds the process has used so far (user + system, all threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Server:
+    name: str
+    port: int
+    proc: subprocess.Popen[bytes]
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def rss(self) -> int:
+        """Resident set size in bytes (``VmRSS`` of /proc/PID/status)."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmRSS")
+
+    def cpu(self) -> float:
+        return process_cpu(self.pid)
+
+
+@contextlib.contextmanager
+def server_process(
+    name: str, args: list[str], env: dict[str, str], log: Path, ready_url: str, port: int
+) -> Iterator[Server]:
+    """A server subprocess, ready when ``ready_url`` answers 200; stopped with SIGTERM on exit."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(  # noqa: S603
+            args, env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=raise_fd_limit
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while not http_ok(ready_url):
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited; see {log}:\n{log.read_text()[-2000:]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start within 60 s; see {log}")
+            time.sleep(0.1)
+        yield Server(name, port, proc)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    lines = path.read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line)
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh database on 127.0.0.1:5432, dropped afterwards."""
+    import asyncpg
+
+    name = f"backchannel_bench_{secrets.token_hex(6)}"
+
+    async def admin(statement: str) -> None:
+        conn = await asyncpg.connect(POSTGRES_ADMIN_DSN, timeout=5)
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@dataclass
+class Backchannel:
+    """What the benchmark needs to know of an initialized Backchannel database."""
+
+    env: dict[str, str]
+    creds: dict[str, str]
+
+    @classmethod
+    def init(cls, database_url: str, work: Path) -> Backchannel:
+        env = {
+            **os.environ,
+            "BACKCHANNEL_DATABASE_URL": database_url,
+            "BACKCHANNEL_MASTER_KEY_FILE": str(work / "master.key"),
+            "BACKCHANNEL_REQUEST_RATE": "100000",  # the sender is far over the default 100/s
+            "BACKCHANNEL_REQUEST_BURST": "100000",
+        }
+        env.pop("BACKCHANNEL_PUBLIC_URL", None)
+        env.pop("BACKCHANNEL_BROKER_URL", None)
+        env_file = work / "backchannel.env"
+        subprocess.run(  # noqa: S603
+            [sys.executable, "-m", "backchannel", "init", "--env-file", str(env_file)],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        return cls(env, read_env_file(env_file))
+
+    def serve(self, work: Path, log_name: str) -> contextlib.AbstractContextManager[Server]:
+        port = free_port()
+        args = [sys.executable, "-m", "backchannel", "serve", "--host", "127.0.0.1"]
+        args += ["--port", str(port)]
+        ready = f"http://127.0.0.1:{port}/healthz"
+        return server_process("backchannel", args, self.env, work / log_name, ready, port)
+
+    def token(self, identity: str, ttl: int = 3600) -> str:
+        from backchannel.tokens import AccessToken
+        from backchannel.tokens.grants import ChatGrant
+
+        c = self.creds
+        grant = ChatGrant(c["TWILIO_CHAT_SERVICE_SID"])
+        token = AccessToken(
+            c["TWILIO_ACCOUNT_SID"],
+            c["TWILIO_API_KEY"],
+            c["TWILIO_API_SECRET"],
+            identity=identity,
+            ttl=ttl,
+            grants=[grant],
+        )
+        return token.to_jwt()
+
+    def raise_member_limit(self, port: int, members: int) -> None:
+        """Services allow 250 members a channel by default; more clients need a higher limit."""
+        c = self.creds
+        url = f"http://127.0.0.1:{port}/v2/Services/{c['TWILIO_CHAT_SERVICE_SID']}"
+        auth = f"{c['TWILIO_ACCOUNT_SID']}:{c['TWILIO_AUTH_TOKEN']}".encode()
+        request = urllib.request.Request(
+            url,
+            data=f"Limits.ChannelMembers={members}".encode(),
+            headers={"Authorization": "Basic " + base64.b64encode(auth).decode()},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            response.read()
+
+
+# --- the peer: python-socketio on uvicorn --------------------------------------------------------
+
+
+def run_socketio_server(port: int) -> None:
+    import socketio
+    import uvicorn
+
+    from backchannel.api.serving import uvicorn_config
+
+    sio = socketio.AsyncServer(async_mode="asgi", cors_allowed_origins=[])
+
+    @sio.on("join")  # type: ignore[misc]
+    async def join(sid: str, *_: Any) -> bool:
+        await sio.enter_room(sid, ROOM)
+        return True
+
+    @sio.on("send")  # type: ignore[misc]
+    async def send(sid: str, data: Any) -> bool:
+        await sio.emit("message", data, room=ROOM)
+        return True
+
+    app = socketio.ASGIApp(sio)
+    config = uvicorn_config(app, host="127.0.0.1", port=port, log_level="warning")  # type: ignore[arg-type]
+    uvicorn.Server(config).run()
+
+
+def socketio_ready_url(port: int) -> str:
+    return f"http://127.0.0.1:{port}/socket.io/?EIO=4&transport=polling"
+
+
+# --- the two protocols, client side --------------------------------------------------------------
+
+
+def ws_url(target: str, port: int) -> str:
+    if target == "backchannel":
+        return f"ws://127.0.0.1:{port}/client/v1/ws"
+    return f"ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket"
+
+
+async def open_client(url: str) -> ClientConnection:
+    # Like the Python SDK: no compression. Keepalive pings as the websockets defaults.
+    return await connect(url, compression=None, max_size=2**20, open_timeout=60, max_queue=None)
+
+
+async def backchannel_session(url: str, token: str, channel: str | None) -> ClientConnection:
+    """Authenticated (and a member of ``channel``) on return."""
+    ws = await open_client(url)
+    await ws.send(json.dumps({"cmd": "authenticate", "args": {"token": token}}))
+    ready = await ws.recv()
+    if not str(ready).startswith('{"event":"ready"'):
+        raise RuntimeError(f"no ready frame: {str(ready)[:200]}")
+    if channel is not None:
+        await ws.send(json.dumps({"id": 1, "cmd": "joinChannel", "args": {"channel": channel}}))
+        while True:
+            frame = str(await ws.recv())
+            if frame.startswith('{"id":1,'):
+                if '"ok":true' not in frame[:20]:
+                    raise RuntimeError(f"joinChannel failed: {frame[:200]}")
+                break
+    return ws
+
+
+async def socketio_session(url: str) -> ClientConnection:
+    """Connected to the default namespace and in the room on return."""
+    ws = await open_client(url)
+    opened = str(await ws.recv())
+    if not opened.startswith("0"):
+        raise RuntimeError(f"no Engine.IO open packet: {opened[:200]}")
+    await ws.send("40")
+    connected = str(await ws.recv())
+    if not connected.startswith("40"):
+        raise RuntimeError(f"no Socket.IO connect: {connected[:200]}")
+    await ws.send('420["join"]')
+    while True:
+        frame = str(await ws.recv())
+        if frame == "2":
+            await ws.send("3")
+        elif frame.startswith("430"):
+            return ws
+
+
+# --- receivers: their own processes --------------------------------------------------------------
+
+
+@dataclass
+class StepCount:
+    """Deliveries of one step's messages, as one client process saw them."""
+
+    by_end: int = 0  # received before the step's end
+    on_time: int = 0  # … before its end + GRACE
+    total: int = 0
+    hist: dict[int, int] = field(default_factory=dict)  # latency in 0.1 ms buckets
+
+    def merge(self, other: StepCount) -> None:
+        self.by_end += other.by_end
+        self.on_time += other.on_time
+        self.total += other.total
+        for bucket, n in other.hist.items():
+            self.hist[bucket] = self.hist.get(bucket, 0) + n
+
+    def percentile(self, p: float) -> float:
+        """Milliseconds."""
+        if not self.total:
+            return float("nan")
+        rank, seen = p / 100 * sum(self.hist.values()), 0
+        for bucket in sorted(self.hist):
+            seen += self.hist[bucket]
+            if seen >= rank:
+                return bucket / BUCKET * 1e3
+        return max(self.hist) / BUCKET * 1e3
+
+
+@dataclass
+class ReceiverSpec:
+    backchannel_url: str
+    tokens: list[str]
+    channel: str
+    socketio_url: str
+    socketio_clients: int
+
+
+def receivers_main(pipe: Connection, spec: ReceiverSpec) -> None:
+    raise_fd_limit()
+    asyncio.run(_receivers(pipe, spec))
+
+
+async def _receivers(pipe: Connection, spec: ReceiverSpec) -> None:
+    counts: dict[tuple[str, int], StepCount] = {}
+    closed: dict[str, int] = {"backchannel": 0, "socketio": 0}
+
+    def seen(target: str, text: str) -> None:
+        now = time.time()
+        match = STAMP.search(text)
+        if match is None:
+            return
+        sent, step, until = float(match[1]), int(match[2]), float(match[3])
+        count = counts.get((target, step))
+        if count is None:
+            count = counts[(target, step)] = StepCount()
+        count.total += 1
+        if now <= until:
+            count.by_end += 1
+        if now <= until + GRACE:
+            count.on_time += 1
+        bucket = int((now - sent) * BUCKET)
+        count.hist[bucket] = count.hist.get(bucket, 0) + 1
+
+    async def read_backchannel(ws: ClientConnection) -> None:
+        with contextlib.suppress(Exception):
+            async for frame in ws:
+                if isinstance(frame, str) and frame.startswith('{"event":"messageAdded"'):
+                    seen("backchannel", frame)
+        closed["backchannel"] += 1
+
+    async def read_socketio(ws: ClientConnection) -> None:
+        with contextlib.suppress(Exception):
+            async for frame in ws:
+                if not isinstance(frame, str):
+                    continue
+                if frame.startswith('42["message"'):
+                    seen("socketio", frame)
+                elif frame == "2":
+                    await ws.send("3")
+        closed["socketio"] += 1
+
+    limit = asyncio.Semaphore(20)
+
+    async def bounded(coro: Any) -> ClientConnection:
+        async with limit:
+            return await coro  # type: ignore[no-any-return]
+
+    # Backchannel receivers join one at a time after authenticating in parallel.
+    sockets = await asyncio.gather(
+        *(bounded(backchannel_session(spec.backchannel_url, t, spec.channel)) for t in spec.tokens)
+    )
+    peers = await asyncio.gather(
+        *(bounded(socketio_session(spec.socketio_url)) for _ in range(spec.socketio_clients))
+    )
+    readers = [asyncio.create_task(read_backchannel(ws)) for ws in sockets]
+    readers += [asyncio.create_task(read_socketio(ws)) for ws in peers]
+    pipe.send("ready")
+    loop = asyncio.get_running_loop()
+    while True:
+        command = await loop.run_in_executor(None, pipe.recv)
+        if command == "counts":
+            pipe.send(({k: (c.by_end, c.on_time, c.total) for k, c in counts.items()}, closed))
+        elif command == "stop":
+            pipe.send(counts)
+            break
+    for ws in [*sockets, *peers]:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(2):
+                await ws.close()
+    for reader in readers:
+        reader.cancel()
+
+
+class Receivers:
+    """The receiver processes, from the main process."""
+
+    def __init__(self, specs: list[ReceiverSpec]) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.pipes: list[Connection] = []
+        self.procs = []
+        for spec in specs:
+            ours, theirs = context.Pipe()
+            proc = context.Process(target=receivers_main, args=(theirs, spec), daemon=True)
+            proc.start()
+            self.pipes.append(ours)
+            self.procs.append(proc)
+
+    async def _ask(self, command: str | None) -> list[Any]:
+        loop = asyncio.get_running_loop()
+
+        def ask(pipe: Connection) -> Any:
+            if command is not None:
+                pipe.send(command)
+            if not pipe.poll(120):
+                raise RuntimeError("a receiver process did not answer within 120 s")
+            return pipe.recv()
+
+        return list(await asyncio.gather(*(loop.run_in_executor(None, ask, p) for p in self.pipes)))
+
+    async def ready(self) -> None:
+        await self._ask(None)
+
+    async def counts(self, target: str, step: int) -> tuple[int, int, int, int]:
+        """(by_end, on_time, total, closed receivers) across the processes."""
+        by_end = on_time = total = closed = 0
+        for per_step, closes in await self._ask("counts"):
+            a, b, c = per_step.get((target, step), (0, 0, 0))
+            by_end, on_time, total = by_end + a, on_time + b, total + c
+            closed += closes[target]
+        return by_end, on_time, total, closed
+
+    async def stop(self) -> dict[tuple[str, int], StepCount]:
+        merged: dict[tuple[str, int], StepCount] = {}
+        for counts in await self._ask("stop"):
+            for key, count in counts.items():
+                merged.setdefault(key, StepCount()).merge(count)
+        return merged
+
+    def cpu(self) -> float:
+        """CPU seconds of the receiver processes and of this one (the sender's)."""
+        total = sum(process_cpu(p.pid) for p in self.procs if p.pid is not None)
+        return total + process_cpu(os.getpid())
+
+    def close(self) -> None:
+        for proc in self.procs:
+            proc.join(timeout=10)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+
+
+# --- the sender ----------------------------------------------------------------------------------
+
+
+class Sender:
+    """One connection sending at a paced rate, at most one second's worth unacknowledged."""
+
+    def __init__(self, target: str, ws: ClientConnection, channel: str = "") -> None:
+        self.target = target
+        self.ws = ws
+        self.channel = channel
+        self.next_id = 1
+        self.sent_at: dict[int, float] = {}
+        self.acked = 0
+        self.ack_latencies: list[float] = []
+        self.errors = 0
+        self.first_error = ""
+        self.changed = asyncio.Event()
+        self.reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        async for frame in self.ws:
+            if not isinstance(frame, str):
+                continue
+            now = time.perf_counter()
+            if self.target == "backchannel":
+                if not frame.startswith('{"id":'):
+                    continue
+                reply = json.loads(frame)
+                ok, request_id = reply["ok"], reply["id"]
+                if not ok and not self.first_error:
+                    self.first_error = frame[:300]
+            else:
+                if frame == "2":
+                    await self.ws.send("3")
+                    continue
+                if not frame.startswith("43"):
+                    continue
+                ok, request_id = True, int(frame[2 : frame.index("[")])
+            started = self.sent_at.pop(request_id, None)
+            if started is None:
+                continue
+            if ok:
+                self.acked += 1
+                self.ack_latencies.append(now - started)
+            else:
+                self.errors += 1
+            self.changed.set()
+
+    def frame(self, request_id: int, attributes: dict[str, Any]) -> str:
+        body = f"message {request_id} {BODY}"
+        if self.target == "backchannel":
+            args = {"channel": self.channel, "body": body, "attributes": attributes}
+            return json.dumps(
+                {"id": request_id, "cmd": "sendMessage", "args": args}, separators=(",", ":")
+            )
+        data = json.dumps(["send", {"body": body, "attributes": attributes}], separators=(",", ":"))
+        return f"42{request_id}{data}"
+
+    async def run(self, rate: float, seconds: float, step: int) -> tuple[int, float]:
+        """Send at ``rate`` for ``seconds``; (messages sent, their end time on the wall clock)."""
+        self.acked, self.errors, self.ack_latencies = 0, 0, []
+        window = max(50, int(rate))
+        total = round(rate * seconds)
+        start = time.perf_counter()
+        wall_end = time.time() + seconds
+        deadline = start + seconds
+        sent = 0
+        while sent < total:
+            now = time.perf_counter()
+            if now >= deadline:
+                break
+            due = start + sent / rate
+            if due > now:
+                await asyncio.sleep(due - now)
+                continue
+            if len(self.sent_at) >= window:
+                self.changed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.changed.wait(), deadline - now)
+                continue
+            request_id = self.next_id
+            self.next_id += 1
+            attributes = {"sent": round(time.time(), 6), "step": step, "until": round(wall_end, 6)}
+            self.sent_at[request_id] = time.perf_counter()
+            await self.ws.send(self.frame(request_id, attributes))
+            sent += 1
+        return sent, wall_end
+
+    async def drain(self, timeout: float) -> None:
+        deadline = time.perf_counter() + timeout
+        while self.sent_at and time.perf_counter() < deadline:
+            self.changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), deadline - time.perf_counter())
+
+
+class Senders:
+    """Several senders sharing a rate (``--senders``); one by default."""
+
+    def __init__(self, senders: list[Sender]) -> None:
+        self.senders = senders
+        self.target = senders[0].target
+
+    @property
+    def acked(self) -> int:
+        return sum(s.acked for s in self.senders)
+
+    @property
+    def errors(self) -> int:
+        return sum(s.errors for s in self.senders)
+
+    @property
+    def ack_latencies(self) -> list[float]:
+        return [latency for s in self.senders for latency in s.ack_latencies]
+
+    @property
+    def first_error(self) -> str:
+        return next((s.first_error for s in self.senders if s.first_error), "")
+
+    async def run(self, rate: float, seconds: float, step: int) -> tuple[int, float]:
+        share = rate / len(self.senders)
+        results = await asyncio.gather(*(s.run(share, seconds, step) for s in self.senders))
+        return sum(sent for sent, _ in results), max(end for _, end in results)
+
+    async def drain(self, timeout: float) -> None:
+        await asyncio.gather(*(s.drain(timeout) for s in self.senders))
+
+    async def close(self) -> None:
+        for sender in self.senders:
+            sender.reader.cancel()
+            with contextlib.suppress(Exception):
+                await sender.ws.close()
+
+
+# --- the broadcast -------------------------------------------------------------------------------
+
+
+@dataclass
+class Step:
+    target: str
+    step: int
+    rate: float
+    seconds: float
+    label: str = ""  # "retry", "80% of top"
+    sent: int = 0
+    acked_on_time: int = 0
+    acked: int = 0
+    errors: int = 0
+    ack_p99: float = float("nan")
+    expected: int = 0  # deliveries if every acked message reached every receiver
+    by_end: int = 0
+    on_time: int = 0
+    delivered: int = 0
+    closed: int = 0
+    server_load: float = 0.0  # the server's CPU seconds per second while the sender sent
+    client_load: float = 0.0  # … the receivers' and the sender's, together
+    cpu: float = 0.0  # server CPU seconds for the whole step, until its deliveries settled
+    latency: StepCount = field(default_factory=StepCount)
+
+    @property
+    def kept_up(self) -> bool:
+        target = round(self.rate * self.seconds)
+        return (
+            self.sent >= KEPT_UP * target
+            and self.acked_on_time >= KEPT_UP * self.sent
+            and self.on_time >= KEPT_UP * self.expected
+            and self.errors == 0
+            and self.closed == 0
+        )
+
+
+async def run_step(
+    sender: Senders,
+    receivers: Receivers,
+    server: Server,
+    n: int,
+    step_id: int,
+    rate: float,
+    seconds: float,
+    label: str = "",
+) -> Step:
+    step = Step(sender.target, step_id, rate, seconds, label)
+    cpu, client_cpu, started = server.cpu(), receivers.cpu(), time.perf_counter()
+    step.sent, wall_end = await sender.run(rate, seconds, step_id)
+    elapsed = time.perf_counter() - started
+    step.server_load = (server.cpu() - cpu) / elapsed
+    step.client_load = (receivers.cpu() - client_cpu) / elapsed
+    await asyncio.sleep(max(0.0, wall_end + GRACE - time.time()))
+    step.acked_on_time = sender.acked
+    await sender.drain(15)
+    step.acked, step.errors = sender.acked, sender.errors
+    if sender.ack_latencies:
+        ordered = sorted(sender.ack_latencies)
+        step.ack_p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1e3
+    step.expected = step.acked * n
+    # Wait for the deliveries to settle before the next step (at most 15 s).
+    deadline, last = time.monotonic() + 15, -1
+    while True:
+        by_end, on_time, total, closed = await receivers.counts(sender.target, step_id)
+        if total >= step.expected or total == last or time.monotonic() > deadline:
+            break
+        last = total
+        await asyncio.sleep(0.5)
+    step.by_end, step.on_time, step.delivered, step.closed = by_end, on_time, total, closed
+    step.cpu = server.cpu() - cpu
+    if sender.first_error:
+        print(f"  {sender.target}: first error reply: {sender.first_error}")
+    return step
+
+
+async def broadcast(
+    ours: Server, theirs: Server, bc: Backchannel, args: argparse.Namespace
+) -> list[Step]:
+    n = args.clients
+    bc_url, io_url = ws_url("backchannel", ours.port), ws_url("socketio", theirs.port)
+    senders_bc = [await backchannel_session(bc_url, bc.token("sender-0"), None)]
+    create = {"id": 1, "cmd": "createChannel", "args": {"friendly_name": "bench"}}
+    await senders_bc[0].send(json.dumps(create))
+    while True:
+        reply = json.loads(await senders_bc[0].recv())
+        if reply.get("id") == 1:
+            break
+    if not reply["ok"]:
+        raise RuntimeError(f"createChannel failed: {reply}")
+    channel = reply["result"]["channel"]["sid"]
+    for i in range(1, args.senders):
+        senders_bc.append(await backchannel_session(bc_url, bc.token(f"sender-{i}"), channel))
+    senders_io = [await socketio_session(io_url) for _ in range(args.senders)]
+
+    tokens = [bc.token(f"receiver-{i}") for i in range(n)]
+    per = -(-n // args.client_processes)
+    specs = [
+        ReceiverSpec(
+            bc_url,
+            tokens[i : i + per],
+            channel,
+            io_url,
+            len(tokens[i : i + per]),
+        )
+        for i in range(0, n, per)
+    ]
+    started = time.perf_counter()
+    receivers = Receivers(specs)
+    try:
+        await receivers.ready()
+        print(
+            f"{n} receivers connected to each server in {time.perf_counter() - started:.1f} s "
+            f"({len(specs)} client processes)"
+        )
+        senders = {
+            "backchannel": Senders([Sender("backchannel", ws, channel) for ws in senders_bc]),
+            "socketio": Senders([Sender("socketio", ws) for ws in senders_io]),
+        }
+        servers = {"backchannel": ours, "socketio": theirs}
+        steps: list[Step] = []
+        top: dict[str, float | None] = {"backchannel": None, "socketio": None}
+        rising = {"backchannel": True, "socketio": True}
+        step_id = 0
+        for rate in args.steps:
+            for target in ("backchannel", "socketio"):
+                if not rising[target]:
+                    continue
+                # A step that falls behind gets a second chance: the machine is shared.
+                for label in ("", "retry"):
+                    step_id += 1
+                    step = await run_step(
+                        senders[target],
+                        receivers,
+                        servers[target],
+                        n,
+                        step_id,
+                        rate,
+                        args.step_seconds,
+                        label,
+                    )
+                    steps.append(step)
+                    print_step(step)
+                    if step.kept_up:
+                        break
+                if step.kept_up:
+                    top[target] = rate
+                else:
+                    rising[target] = False
+        for target in ("backchannel", "socketio"):
+            best = top[target]
+            if best is None:
+                continue
+            step_id += 1
+            step = await run_step(
+                senders[target],
+                receivers,
+                servers[target],
+                n,
+                step_id,
+                0.8 * best,
+                args.step_seconds,
+                "80% of top",
+            )
+            steps.append(step)
+            print_step(step)
+        latencies = await receivers.stop()
+        for step in steps:
+            step.latency = latencies.get((step.target, step.step), StepCount())
+        for group in senders.values():
+            await group.close()
+        return steps
+    finally:
+        receivers.close()
+
+
+def print_step(step: Step) -> None:
+    verdict = "kept up" if step.kept_up else "fell behind"
+    label = step.label
+    extra = f", {step.closed} receivers closed" if step.closed else ""
+    print(
+        f"  {step.target:<12}{step.rate:>6.0f} msg/s{' ' + label if label else ''}: "
+        f"sent {step.sent / step.seconds:.0f}/s, acked {step.acked_on_time / step.seconds:.0f}/s, "
+        f"delivered {step.by_end / step.seconds:.0f}/s "
+        f"({100 * step.on_time / max(1, step.expected):.1f}% on time), "
+        f"CPU: server {100 * step.server_load:.0f}%, "
+        f"clients {100 * step.client_load:.0f}% — {verdict}{extra}"
+    )
+
+
+def report_broadcast(steps: list[Step], n: int) -> None:
+    names = {"backchannel": "Backchannel", "socketio": "python-socketio"}
+    for target in ("backchannel", "socketio"):
+        rows = [s for s in steps if s.target == target]
+        print(f"\n{names[target]} ({n} receivers)")
+        print(
+            f"{'rate':>6}{'sent/s':>8}{'acked/s':>9}{'deliv/s':>9}{'on time':>9}{'p50 ms':>8}"
+            f"{'p99 ms':>8}{'ack p99':>9}{'CPU':>6}{'µs/deliv':>10}  verdict"
+        )
+        for s in rows:
+            verdict = "kept up" if s.kept_up else "fell behind"
+            if s.label:
+                verdict += f" ({s.label})"
+            print(
+                f"{s.rate:>6.0f}{s.sent / s.seconds:>8.0f}{s.acked_on_time / s.seconds:>9.0f}"
+                f"{s.by_end / s.seconds:>9.0f}{100 * s.on_time / max(1, s.expected):>8.1f}%"
+                f"{s.latency.percentile(50):>8.1f}{s.latency.percentile(99):>8.1f}"
+                f"{s.ack_p99:>9.1f}{100 * s.server_load:>5.0f}%"
+                f"{s.cpu / max(1, s.delivered) * 1e6:>10.0f}  {verdict}"
+            )
+
+    def best(target: str) -> Step | None:
+        kept = [s for s in steps if s.target == target and s.kept_up]
+        return max(kept, key=lambda s: s.rate) if kept else None
+
+    def peak(target: str) -> float:
+        return max((s.by_end / s.seconds for s in steps if s.target == target), default=0.0)
+
+    print()
+    ours, theirs = best("backchannel"), best("socketio")
+    for target, top in (("backchannel", ours), ("socketio", theirs)):
+        if top is None:
+            print(f"{names[target]}: kept up with no rate")
+            continue
+        at80 = [s for s in steps if s.target == target and s.label == "80% of top"]
+        if at80:
+            latency = at80[0].latency
+            p = f"p50 {latency.percentile(50):.1f} ms, p99 {latency.percentile(99):.1f} ms"
+        else:
+            p = "not measured"
+        at_least = "≥ " if top.rate == max(s.rate for s in steps) else ""  # never fell behind
+        print(
+            f"{names[target]}: top sustainable rate {at_least}{top.rate:.0f} msg/s "
+            f"({top.by_end / top.seconds:.0f} deliveries/s); at 80% of it: {p}"
+        )
+    if ours and theirs:
+        ratio = (ours.by_end / ours.seconds) / (theirs.by_end / theirs.seconds)
+        print(f"sustained deliveries/s, Backchannel ÷ python-socketio: {ratio:.2f}x")
+    if peak("socketio"):
+        print(
+            f"peak deliveries/s at any rate, Backchannel ÷ python-socketio: "
+            f"{peak('backchannel') / peak('socketio'):.2f}x"
+        )
+
+
+# --- idle connections ----------------------------------------------------------------------------
+
+
+def idle_main(
+    pipe: Connection, url: str, tokens: list[str], rate: float, concurrency: int, budget: float
+) -> None:
+    raise_fd_limit()
+    asyncio.run(_idle(pipe, url, tokens, rate, concurrency, budget))
+
+
+async def _idle(
+    pipe: Connection,
+    url: str,
+    tokens: list[str],
+    rate: float,
+    concurrency: int,
+    budget: float,
+) -> None:
+    """Open a session per token (at most ``rate``/s, ``concurrency`` at once, for ``budget`` s),
+    report, hold them until told to stop, then close them."""
+    from websockets.protocol import State
+
+    sockets: list[ClientConnection] = []
+    failures: list[str] = []
+    limit = asyncio.Semaphore(concurrency)
+    start = time.perf_counter()
+    deadline = start + budget
+
+    async def one(i: int, token: str) -> None:
+        await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+        async with limit:
+            if time.perf_counter() > deadline:
+                return
+            try:
+                sockets.append(await backchannel_session(url, token, None))
+            except Exception as exc:
+                failures.append(repr(exc)[:200])
+
+    await asyncio.gather(*(one(i, t) for i, t in enumerate(tokens)))
+    pipe.send((len(sockets), failures[:3], len(failures), time.perf_counter() - start))
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, pipe.recv)  # "stop"
+    pipe.send(sum(ws.state is State.OPEN for ws in sockets))
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(20):
+            await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+
+
+def idle(bc: Backchannel, work: Path, args: argparse.Namespace) -> None:
+    n, procs = args.idle, max(1, min(args.idle_processes, args.idle))
+    print(
+        f"\nidle: {n} authenticated connections to one server process, from {procs} client "
+        f"processes, {args.idle_concurrency} authentications in flight, at most "
+        f"{args.idle_rate:.0f}/s, within {args.idle_seconds:.0f} s"
+    )
+    tokens = [bc.token(f"idle-{i}") for i in range(n)]
+    with bc.serve(work, "idle.log") as server:
+        url = ws_url("backchannel", server.port)
+
+        async def warm() -> None:  # one session first: lazy imports, pools, caches
+            ws = await backchannel_session(url, bc.token("warm-up"), None)
+            await ws.close()
+
+        asyncio.run(warm())
+        time.sleep(0.5)
+        before, cpu = server.rss(), server.cpu()
+        context = multiprocessing.get_context("spawn")
+        per = -(-n // procs)
+        pipes, children = [], []
+        for i in range(0, n, per):
+            ours, theirs = context.Pipe()
+            child = context.Process(
+                target=idle_main,
+                args=(
+                    theirs,
+                    url,
+                    tokens[i : i + per],
+                    args.idle_rate / procs,
+                    max(1, args.idle_concurrency // procs),
+                    args.idle_seconds,
+                ),
+                daemon=True,
+            )
+            child.start()
+            pipes.append(ours)
+            children.append(child)
+        try:
+            opened = failed = 0
+            slowest = 0.0
+            for pipe in pipes:
+                if not pipe.poll(args.idle_seconds + 120):
+                    raise RuntimeError("an idle client process did not report in time")
+                count, examples, failures, elapsed = pipe.recv()
+                opened, failed, slowest = opened + count, failed + failures, max(slowest, elapsed)
+                for example in examples:
+                    print(f"  failed: {example}")
+            cpu = server.cpu() - cpu
+            time.sleep(2)
+            after = server.rss()
+            for pipe in pipes:
+                pipe.send("stop")
+            alive = sum(pipe.recv() for pipe in pipes if pipe.poll(60))
+            print(
+                f"  {opened} opened ({failed} failed) in {slowest:.1f} s: "
+                f"{opened / slowest:.0f} authentications/s, server CPU "
+                f"{cpu / max(1, opened) * 1e3:.1f} ms each; {alive} still open at the end"
+            )
+            each = (after - before) / max(1, opened)
+            print(
+                f"  server RSS (VmRSS): {before / 2**20:.0f} MiB before, {after / 2**20:.0f} MiB "
+                f"with {opened} connections: {each / 1024:.1f} KiB each"
+            )
+            if opened < n:
+                print(
+                    f"  only {opened} of {n} opened within {args.idle_seconds:.0f} s; at "
+                    f"{each / 1024:.1f} KiB each, {n} would take about "
+                    f"{(before + each * n) / 2**20:.0f} MiB (raise --idle-seconds to measure it)"
+                )
+            verdict = "met" if after < 2**30 and opened == n else "NOT met"
+            if opened < n:
+                verdict = "not measured"
+            print(f"  goal: {n} idle connections under 1024 MiB: {verdict}")
+        finally:
+            for child in children:
+                child.join(timeout=30)
+                if child.is_alive():
+                    child.kill()
+                    child.join()
+
+
+# --- main ----------------------------------------------------------------------------------------
+
+
+def run(database_url: str, work: Path, args: argparse.Namespace) -> None:
+    bc = Backchannel.init(database_url, work)
+    if not args.skip_broadcast:
+        peer_port = free_port()
+        peer = [sys.executable, __file__, "--socketio-server", "--port", str(peer_port)]
+        with (
+            bc.serve(work, "backchannel.log") as ours,
+            server_process(
+                "python-socketio",
+                peer,
+                bc.env,
+                work / "socketio.log",
+                socketio_ready_url(peer_port),
+                peer_port,
+            ) as theirs,
+        ):
+            if args.clients + 1 > 250:
+                bc.raise_member_limit(ours.port, args.clients + 1)
+            steps = asyncio.run(broadcast(ours, theirs, bc, args))
+        report_broadcast(steps, args.clients)
+    if args.idle > 0:
+        idle(bc, work, args)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=100, help="receivers in the channel")
+    parser.add_argument(
+        "--steps",
+        type=lambda s: [float(x) for x in s.split(",")],
+        default=[50.0, 75.0, 100.0, 150.0, 200.0, 300.0, 400.0, 600.0, 800.0],
+        help="rising send rates, messages/s (comma-separated)",
+    )
+    parser.add_argument("--step-seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--senders", type=int, default=1, help="sender connections sharing each rate"
+    )
+    parser.add_argument("--client-processes", type=int, default=2)
+    parser.add_argument("--idle", type=int, default=10_000, help="idle connections (0: skip)")
+    parser.add_argument("--idle-processes", type=int, default=4)
+    parser.add_argument("--idle-rate", type=float, default=500.0, help="connections opened/s")
+    parser.add_argument(
+        "--idle-concurrency", type=int, default=2, help="authentications in flight, in all"
+    )
+    parser.add_argument(
+        "--idle-seconds", type=float, default=90.0, help="time allowed to open them"
+    )
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--skip-broadcast", action="store_true")
+    parser.add_argument("--socketio-server", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.socketio_server:  # the peer's own process
+        run_socketio_server(args.port)
+        return
+
+    print(
+        f"{args.clients} receivers, {args.senders} sender(s), rates "
+        f"{', '.join(f'{r:.0f}' for r in args.steps)} msg/s for {args.step_seconds:.0f} s each, "
+        f"database {args.database}; {os.cpu_count()} CPUs"
+    )
+    with tempfile.TemporaryDirectory(prefix="backchannel-bench-") as tmp:
+        work = Path(tmp)
+        if args.database == "sqlite":
+            run(f"sqlite:///{work / 'bench.db'}", work, args)
+        else:
+            with postgres_database() as url:
+                run(url, work, args)
+
+
+if __name__ == "__main__":
+    main()
