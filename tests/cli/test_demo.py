@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,18 +16,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from processes import free_port  # tests/processes.py
+
 LOGIN = re.compile(r"^  (alice|bob)\s+password (\S+)$", re.MULTILINE)
 
 
 @pytest.fixture
 def env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("BACKCHANNEL_", "TWILIO_"))}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

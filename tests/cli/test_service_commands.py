@@ -3,12 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 
 import httpx
 import pytest
@@ -17,6 +11,14 @@ from twilio.jwt.access_token.grants import ChatGrant
 from twilio.rest import Client
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
+
+from processes import (  # tests/processes.py
+    backchannel,
+    clean_environment,
+    parse_env,
+    start_serving,
+    stop_serving,
+)
 
 NAMES = (
     "TWILIO_ACCOUNT_SID",
@@ -29,40 +31,13 @@ NAMES = (
 
 @pytest.fixture
 def env(tmp_path):
-    environ = {
-        k: v for k, v in os.environ.items() if not k.startswith(("BACKCHANNEL_", "TWILIO_"))
-    }
-    environ["BACKCHANNEL_DATABASE_URL"] = f"sqlite:///{tmp_path / 'chat.db'}"
-    return environ
-
-
-def backchannel(env, *args, check=True):
-    result = subprocess.run(
-        [sys.executable, "-m", "backchannel", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
-
-
-def parse(stdout):
-    return dict(line.split("=", 1) for line in stdout.splitlines())
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return clean_environment(tmp_path)
 
 
 def test_init_prints_and_writes_the_credentials_once(env, tmp_path):
     env_file = tmp_path / "chat.env"
     result = backchannel(env, "init", "--env-file", str(env_file))
-    values = parse(result.stdout)
+    values = parse_env(result.stdout)
     assert tuple(values) == NAMES
     assert env_file.read_text() == result.stdout
     assert env_file.stat().st_mode & 0o777 == 0o600
@@ -72,38 +47,6 @@ def test_init_prints_and_writes_the_credentials_once(env, tmp_path):
     assert again.returncode == 1
     assert again.stderr.startswith("error: ") and len(again.stderr.splitlines()) == 1
     assert "Traceback" not in again.stderr
-
-
-def start_serving(env):
-    """``backchannel serve`` on a free port, once ``/healthz`` answers: (process, url)."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "backchannel", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz").status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None, process.stderr.read()
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-
-
-def stop_serving(process):
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    finally:
-        process.stdout.close()
-        process.stderr.close()
 
 
 def guide_token(values, identity):
@@ -119,7 +62,7 @@ def guide_token(values, identity):
 
 
 def test_serve_runs_the_guides_flow_and_stops_on_sigterm(env, tmp_path):
-    values = parse(backchannel(env, "init").stdout)
+    values = parse_env(backchannel(env, "init").stdout)
     process, url = start_serving(env)
     try:
 
@@ -138,7 +81,7 @@ def test_serve_runs_the_guides_flow_and_stops_on_sigterm(env, tmp_path):
 
 
 def test_sigterm_asks_live_sessions_to_reconnect_with_4000(env):
-    values = parse(backchannel(env, "init").stdout)
+    values = parse_env(backchannel(env, "init").stdout)
     process, url = start_serving(env)
     with connect(url.replace("http://", "ws://") + "/client/v1/ws") as live:
         try:
@@ -155,18 +98,19 @@ def test_sigterm_asks_live_sessions_to_reconnect_with_4000(env):
 
 def test_accounts_keys_and_services_commands(env, tmp_path):
     backchannel(env, "init")
-    second = parse(backchannel(env, "accounts", "create", "--friendly-name", "two").stdout)
+    second = parse_env(backchannel(env, "accounts", "create", "--friendly-name", "two").stdout)
     assert tuple(second) == NAMES
     account = ["--account-sid", second["TWILIO_ACCOUNT_SID"]]
 
-    key = parse(backchannel(env, "keys", "create", *account, "--friendly-name", "ci").stdout)
+    key = parse_env(backchannel(env, "keys", "create", *account, "--friendly-name", "ci").stdout)
     listed = backchannel(env, "keys", "list", *account).stdout
     assert key["TWILIO_API_KEY"] in listed and second["TWILIO_API_KEY"] in listed
     assert key["TWILIO_API_SECRET"] not in listed
     backchannel(env, "keys", "revoke", *account, key["TWILIO_API_KEY"])
     assert key["TWILIO_API_KEY"] not in backchannel(env, "keys", "list", *account).stdout
 
-    made = parse(backchannel(env, "services", "create", *account, "--friendly-name", "x").stdout)
+    created = backchannel(env, "services", "create", *account, "--friendly-name", "x")
+    made = parse_env(created.stdout)
     services = backchannel(env, "services", "list", *account).stdout.splitlines()
     assert [line.split()[0] for line in services] == [
         second["TWILIO_CHAT_SERVICE_SID"],

@@ -4,66 +4,34 @@ exactly once, and the client's retries after the restart add no duplicates."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 from twilio.rest import Client
 
 from backchannel.client import ChatClient
 from backchannel.client.backoff import Backoff
 from backchannel.tokens import AccessToken
 from backchannel.tokens.grants import ChatGrant
+from processes import (  # tests/processes.py
+    backchannel,
+    clean_environment,
+    parse_env,
+    start_serving,
+    stop_serving,
+)
 
 MESSAGES = 60
 KILL_AFTER = 20  # acknowledged sends
 
 
-def _environment(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BACKCHANNEL_", "TWILIO_"))}
-    env["BACKCHANNEL_DATABASE_URL"] = f"sqlite:///{tmp_path / 'crash.db'}"
-    return env
-
-
-def _serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "backchannel", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                return process
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None and time.monotonic() < deadline
-        time.sleep(0.05)
-
-
 def test_acknowledged_messages_survive_a_sigkill_exactly_once(tmp_path: Path) -> None:
-    env = _environment(tmp_path)
-    init = subprocess.run(
-        [sys.executable, "-m", "backchannel", "init"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    values = dict(line.split("=", 1) for line in init.stdout.splitlines())
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    server = _serve(env, port)
+    env = clean_environment(tmp_path)
+    values = parse_env(backchannel(env, "init").stdout)
+    server, url = start_serving(env)
+    port = int(url.rsplit(":", 1)[1])
     rest = Client(values["TWILIO_ACCOUNT_SID"], values["TWILIO_AUTH_TOKEN"])
     rest.chat.base_url = url
     service_sid = values["TWILIO_CHAT_SERVICE_SID"]
@@ -76,7 +44,7 @@ def test_acknowledged_messages_survive_a_sigkill_exactly_once(tmp_path: Path) ->
     )
     token.add_grant(ChatGrant(service_sid=service_sid))
     acknowledged: list[tuple[str, int]] = []
-    restarted: list[subprocess.Popen[bytes]] = []
+    restarted: list[subprocess.Popen[str]] = []
 
     async def scenario() -> None:
         client = await ChatClient.create(
@@ -93,7 +61,7 @@ def test_acknowledged_messages_survive_a_sigkill_exactly_once(tmp_path: Path) ->
 
                 async def restart() -> None:
                     await asyncio.sleep(0.5)  # sends keep failing and retrying meanwhile
-                    restarted.append(await asyncio.to_thread(_serve, env, port))
+                    restarted.append((await asyncio.to_thread(start_serving, env, port=port))[0])
 
                 asyncio.get_running_loop().create_task(restart())
         await client.shutdown()
@@ -103,9 +71,7 @@ def test_acknowledged_messages_survive_a_sigkill_exactly_once(tmp_path: Path) ->
         stored = rest.chat.v2.services(service_sid).channels("crash").messages.list()
     finally:
         for process in [server, *restarted]:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                process.wait(timeout=30)
+            stop_serving(process)
 
     assert len(acknowledged) == MESSAGES
     assert restarted, "the test never restarted the server"

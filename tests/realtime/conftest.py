@@ -11,11 +11,11 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from conftest import ChatService as Live  # tests/conftest.py
+from conftest import ChatService  # tests/conftest.py
 
 
 @pytest.fixture
-def live(chat: Live) -> Live:
+def live(chat: ChatService) -> ChatService:
     return chat
 
 
@@ -38,7 +38,9 @@ async def receive(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
     return frame
 
 
-async def authenticate(live: Live, token: str | None = None) -> tuple[ClientConnection, dict]:
+async def authenticate(
+    live: ChatService, token: str | None = None,
+) -> tuple[ClientConnection, dict]:
     ws = await connect(live.ws_url)
     await send(ws, {"cmd": "authenticate", "args": {"token": token or live.token()}})
     ready = await receive(ws)

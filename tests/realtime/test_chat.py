@@ -7,7 +7,7 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 
-from .conftest import Live, authenticate, receive, request
+from .conftest import ChatService, authenticate, receive, request
 
 
 async def next_event(ws: ClientConnection, name: str, timeout: float = 5.0) -> dict[str, Any]:
@@ -31,7 +31,7 @@ async def refused(ws: ClientConnection, cmd: str, request_id: int = 1, **args: A
     return int(reply["error"]["code"])
 
 
-async def pair(live: Live) -> tuple[ClientConnection, ClientConnection, str]:
+async def pair(live: ChatService) -> tuple[ClientConnection, ClientConnection, str]:
     """alice and bob, both members of a public channel alice created."""
     alice, _ = await authenticate(live, live.token("alice"))
     bob, _ = await authenticate(live, live.token("bob"))
@@ -44,7 +44,7 @@ async def pair(live: Live) -> tuple[ClientConnection, ClientConnection, str]:
     return alice, bob, channel["sid"]
 
 
-def test_two_members_chat_live_both_ways(live: Live) -> None:
+def test_two_members_chat_live_both_ways(live: ChatService) -> None:
     async def scenario() -> None:
         alice, bob, channel = await pair(live)
         async with alice, bob:
@@ -64,7 +64,7 @@ def test_two_members_chat_live_both_ways(live: Live) -> None:
     asyncio.run(scenario())
 
 
-def test_a_retried_send_with_the_same_key_adds_one_message(live: Live) -> None:
+def test_a_retried_send_with_the_same_key_adds_one_message(live: ChatService) -> None:
     async def scenario() -> None:
         alice, bob, channel = await pair(live)
         async with alice, bob:
@@ -77,7 +77,7 @@ def test_a_retried_send_with_the_same_key_adds_one_message(live: Live) -> None:
     asyncio.run(scenario())
 
 
-def test_non_members_are_refused_and_private_channels_stay_hidden(live: Live) -> None:
+def test_non_members_are_refused_and_private_channels_stay_hidden(live: ChatService) -> None:
     async def scenario() -> None:
         alice, _ = await authenticate(live, live.token("alice"))
         eve, _ = await authenticate(live, live.token("eve"))
@@ -92,7 +92,7 @@ def test_non_members_are_refused_and_private_channels_stay_hidden(live: Live) ->
     asyncio.run(scenario())
 
 
-def test_an_invited_user_can_join_a_private_channel(live: Live) -> None:
+def test_an_invited_user_can_join_a_private_channel(live: ChatService) -> None:
     async def scenario() -> None:
         alice, _ = await authenticate(live, live.token("alice"))
         bob, _ = await authenticate(live, live.token("bob"))
@@ -107,7 +107,7 @@ def test_an_invited_user_can_join_a_private_channel(live: Live) -> None:
     asyncio.run(scenario())
 
 
-def test_typing_reaches_the_others_then_ends_after_the_service_timeout(live: Live) -> None:
+def test_typing_reaches_the_others_then_ends_after_the_service_timeout(live: ChatService) -> None:
     live.rest.chat.v2.services(live.service_sid).update(typing_indicator_timeout=1)
 
     async def scenario() -> None:
@@ -131,7 +131,7 @@ def test_typing_reaches_the_others_then_ends_after_the_service_timeout(live: Liv
     asyncio.run(scenario())
 
 
-def test_the_read_horizon_gives_the_unread_count(live: Live) -> None:
+def test_the_read_horizon_gives_the_unread_count(live: ChatService) -> None:
     async def scenario() -> None:
         alice, bob, channel = await pair(live)
         async with alice, bob:
@@ -145,7 +145,7 @@ def test_the_read_horizon_gives_the_unread_count(live: Live) -> None:
     asyncio.run(scenario())
 
 
-def test_get_messages_pages_backwards_from_the_newest(live: Live) -> None:
+def test_get_messages_pages_backwards_from_the_newest(live: ChatService) -> None:
     async def scenario() -> None:
         alice, bob, channel = await pair(live)
         async with alice, bob:
@@ -162,7 +162,7 @@ def test_get_messages_pages_backwards_from_the_newest(live: Live) -> None:
     asyncio.run(scenario())
 
 
-def test_a_reconnecting_client_gets_what_it_missed_once_and_in_order(live: Live) -> None:
+def test_a_reconnecting_client_gets_what_it_missed_once_and_in_order(live: ChatService) -> None:
     async def scenario() -> None:
         alice, bob, channel = await pair(live)
         async with alice:
@@ -183,7 +183,7 @@ def test_a_reconnecting_client_gets_what_it_missed_once_and_in_order(live: Live)
 
 
 async def authenticate_resuming(
-    live: Live, token: str, resume: dict[str, int]
+    live: ChatService, token: str, resume: dict[str, int]
 ) -> tuple[ClientConnection, dict[str, Any]]:
     from websockets.asyncio.client import connect
 
@@ -196,7 +196,7 @@ async def authenticate_resuming(
     return ws, ready["data"]
 
 
-def test_a_removed_member_stops_hearing_the_channel_and_cannot_send(live: Live) -> None:
+def test_a_removed_member_stops_hearing_the_channel_and_cannot_send(live: ChatService) -> None:
     async def scenario() -> None:
         alice, bob, channel = await pair(live)
         async with alice, bob:
@@ -216,7 +216,9 @@ def test_a_removed_member_stops_hearing_the_channel_and_cannot_send(live: Live) 
     asyncio.run(scenario())
 
 
-def test_presence_follows_live_sessions_when_the_service_enables_reachability(live: Live) -> None:
+def test_presence_follows_live_sessions_when_the_service_enables_reachability(
+    live: ChatService,
+) -> None:
     live.rest.chat.v2.services(live.service_sid).update(reachability_enabled=True)
 
     async def scenario() -> None:
@@ -237,7 +239,7 @@ def test_presence_follows_live_sessions_when_the_service_enables_reachability(li
     asyncio.run(scenario())
 
 
-def test_presence_is_unknown_without_reachability(live: Live) -> None:
+def test_presence_is_unknown_without_reachability(live: ChatService) -> None:
     async def scenario() -> None:
         alice, bob, _ = await pair(live)
         async with alice, bob:

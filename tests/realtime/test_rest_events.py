@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import pytest
 from websockets.asyncio.client import ClientConnection
 
-from .conftest import Live, authenticate, closed_with, receive
+from .conftest import ChatService, authenticate, closed_with, receive
 from .test_chat import next_event, ok, pair, refused
 
 T = TypeVar("T")
@@ -32,11 +32,11 @@ async def quiet(ws: ClientConnection, seconds: float = 0.3) -> list[dict[str, An
             return frames
 
 
-def service(live: Live) -> Any:
+def service(live: ChatService) -> Any:
     return live.rest.chat.v2.services(live.service_sid)
 
 
-def test_a_rest_message_reaches_members_as_message_added_with_its_index(live: Live) -> None:
+def test_a_rest_message_reaches_members_as_message_added_with_its_index(live: ChatService) -> None:
     async def scenario() -> None:
         alice, bob, channel = await pair(live)
         async with alice, bob:
@@ -57,7 +57,7 @@ def test_a_rest_message_reaches_members_as_message_added_with_its_index(live: Li
     asyncio.run(scenario())
 
 
-def test_rest_message_update_and_delete_raise_updated_and_removed(live: Live) -> None:
+def test_rest_message_update_and_delete_raise_updated_and_removed(live: ChatService) -> None:
     async def scenario() -> None:
         alice, bob, channel = await pair(live)
         async with alice, bob:
@@ -74,7 +74,7 @@ def test_rest_message_update_and_delete_raise_updated_and_removed(live: Live) ->
     asyncio.run(scenario())
 
 
-def test_a_member_added_through_rest_joins_live_and_hears_the_channel(live: Live) -> None:
+def test_a_member_added_through_rest_joins_live_and_hears_the_channel(live: ChatService) -> None:
     async def scenario() -> None:
         carol, _ = await authenticate(live, live.token("carol"))
         alice, _ = await authenticate(live, live.token("alice"))
@@ -95,11 +95,11 @@ def test_a_member_added_through_rest_joins_live_and_hears_the_channel(live: Live
     asyncio.run(scenario())
 
 
-def _remove_member(live: Live, channel: str) -> None:
+def _remove_member(live: ChatService, channel: str) -> None:
     assert service(live).channels(channel).members("bob").delete() is True
 
 
-def _leave_as_user_channel(live: Live, channel: str) -> None:
+def _leave_as_user_channel(live: ChatService, channel: str) -> None:
     assert service(live).users("bob").user_channels(channel).delete() is True
 
 
@@ -111,7 +111,7 @@ def _leave_as_user_channel(live: Live, channel: str) -> None:
     ],
 )
 def test_a_member_removed_through_rest_leaves_the_channel_live(
-    live: Live, remove: Callable[[Live, str], None]
+    live: ChatService, remove: Callable[[ChatService, str], None]
 ) -> None:
     async def scenario() -> None:
         alice, bob, channel = await pair(live)
@@ -129,7 +129,7 @@ def test_a_member_removed_through_rest_leaves_the_channel_live(
     asyncio.run(scenario())
 
 
-def test_deleting_the_user_through_rest_closes_their_sessions_with_4210(live: Live) -> None:
+def test_deleting_the_user_through_rest_closes_their_sessions_with_4210(live: ChatService) -> None:
     async def scenario() -> None:
         alice, bob, _ = await pair(live)
         async with alice, bob:
@@ -143,7 +143,7 @@ def test_deleting_the_user_through_rest_closes_their_sessions_with_4210(live: Li
     asyncio.run(scenario())
 
 
-def test_deleting_the_service_through_rest_closes_its_sessions_with_4211(live: Live) -> None:
+def test_deleting_the_service_through_rest_closes_its_sessions_with_4211(live: ChatService) -> None:
     async def scenario() -> None:
         alice, bob, _ = await pair(live)
         async with alice, bob:
@@ -155,7 +155,7 @@ def test_deleting_the_service_through_rest_closes_its_sessions_with_4211(live: L
     asyncio.run(scenario())
 
 
-def test_rest_channel_update_and_delete_raise_updated_and_removed(live: Live) -> None:
+def test_rest_channel_update_and_delete_raise_updated_and_removed(live: ChatService) -> None:
     async def scenario() -> None:
         alice, bob, channel = await pair(live)
         async with alice, bob:
@@ -171,7 +171,9 @@ def test_rest_channel_update_and_delete_raise_updated_and_removed(live: Live) ->
     asyncio.run(scenario())
 
 
-def test_a_private_channel_deleted_through_rest_is_removed_for_its_members(live: Live) -> None:
+def test_a_private_channel_deleted_through_rest_is_removed_for_its_members(
+    live: ChatService,
+) -> None:
     async def scenario() -> None:
         alice, _ = await authenticate(live, live.token("alice"))
         async with alice:
@@ -183,7 +185,9 @@ def test_a_private_channel_deleted_through_rest_is_removed_for_its_members(live:
     asyncio.run(scenario())
 
 
-def test_a_public_channel_created_through_rest_is_announced_to_the_service(live: Live) -> None:
+def test_a_public_channel_created_through_rest_is_announced_to_the_service(
+    live: ChatService,
+) -> None:
     async def scenario() -> None:
         alice, _ = await authenticate(live, live.token("alice"))
         async with alice:
@@ -196,7 +200,7 @@ def test_a_public_channel_created_through_rest_is_announced_to_the_service(live:
     asyncio.run(scenario())
 
 
-def test_a_rest_invite_reaches_the_invitee_who_has_a_user(live: Live) -> None:
+def test_a_rest_invite_reaches_the_invitee_who_has_a_user(live: ChatService) -> None:
     async def scenario() -> None:
         alice, _ = await authenticate(live, live.token("alice"))
         bob, _ = await authenticate(live, live.token("bob"))
@@ -216,7 +220,7 @@ def test_a_rest_invite_reaches_the_invitee_who_has_a_user(live: Live) -> None:
 
 
 def test_a_rest_user_update_reaches_the_user_and_the_members_of_their_channels(
-    live: Live,
+    live: ChatService,
 ) -> None:
     async def scenario() -> None:
         alice, bob, _ = await pair(live)
@@ -230,7 +234,7 @@ def test_a_rest_user_update_reaches_the_user_and_the_members_of_their_channels(
     asyncio.run(scenario())
 
 
-def test_a_rest_read_horizon_update_raises_member_updated(live: Live) -> None:
+def test_a_rest_read_horizon_update_raises_member_updated(live: ChatService) -> None:
     async def scenario() -> None:
         alice, bob, channel = await pair(live)
         async with alice, bob:
@@ -247,7 +251,7 @@ def test_a_rest_read_horizon_update_raises_member_updated(live: Live) -> None:
     asyncio.run(scenario())
 
 
-def test_a_rest_member_update_raises_member_updated(live: Live) -> None:
+def test_a_rest_member_update_raises_member_updated(live: ChatService) -> None:
     async def scenario() -> None:
         alice, bob, channel = await pair(live)
         async with alice, bob:

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import asyncio
 
-from .conftest import Live, authenticate
+from .conftest import ChatService, authenticate
 from .test_chat import ok, refused
 
 
-def _role(live: Live, friendly_name: str):  # type: ignore[no-untyped-def]
+def _role(live: ChatService, friendly_name: str):  # type: ignore[no-untyped-def]
     roles = live.rest.chat.v2.services(live.service_sid).roles
     return next(r for r in roles.list() if r.friendly_name == friendly_name)
 
 
-def test_send_message_follows_the_members_channel_role(live: Live) -> None:
+def test_send_message_follows_the_members_channel_role(live: ChatService) -> None:
     async def scenario() -> None:
         alice, _ = await authenticate(live, live.token("alice"))
         bob, _ = await authenticate(live, live.token("bob"))

@@ -11,10 +11,10 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from .conftest import Live, authenticate, closed_with, receive, request, send
+from .conftest import ChatService, authenticate, closed_with, receive, request, send
 
 
-def test_ready_names_the_identity_user_service_and_token_expiry(live: Live) -> None:
+def test_ready_names_the_identity_user_service_and_token_expiry(live: ChatService) -> None:
     async def scenario() -> None:
         ws, ready = await authenticate(live)
         async with ws:
@@ -52,7 +52,7 @@ def test_ready_names_the_identity_user_service_and_token_expiry(live: Live) -> N
     ],
 )
 def test_a_refused_token_closes_with_its_documented_code(
-    live: Live, make_token: Any, close_code: int, twilio_code: int
+    live: ChatService, make_token: Any, close_code: int, twilio_code: int
 ) -> None:
     async def scenario() -> None:
         async with connect(live.ws_url) as ws:
@@ -75,7 +75,7 @@ def test_a_refused_token_closes_with_its_documented_code(
         pytest.param("x" * (65 * 1024), id="oversized"),
     ],
 )
-def test_a_hostile_first_frame_closes_with_a_protocol_error(live: Live, frame: Any) -> None:
+def test_a_hostile_first_frame_closes_with_a_protocol_error(live: ChatService, frame: Any) -> None:
     async def scenario() -> None:
         async with connect(live.ws_url, max_size=None) as ws:
             await ws.send(frame)
@@ -96,7 +96,7 @@ def test_a_hostile_first_frame_closes_with_a_protocol_error(live: Live, frame: A
     ],
 )
 def test_a_bad_request_after_authentication_gets_an_error_reply_and_the_session_lives(
-    live: Live, frame: dict[str, Any], error_code: int
+    live: ChatService, frame: dict[str, Any], error_code: int
 ) -> None:
     async def scenario() -> None:
         ws, _ = await authenticate(live)
@@ -110,7 +110,9 @@ def test_a_bad_request_after_authentication_gets_an_error_reply_and_the_session_
     asyncio.run(scenario())
 
 
-def test_a_flood_is_refused_with_20429_and_then_closed_while_others_carry_on(live: Live) -> None:
+def test_a_flood_is_refused_with_20429_and_then_closed_while_others_carry_on(
+    live: ChatService,
+) -> None:
     async def scenario() -> None:
         calm, _ = await authenticate(live, live.token("calm"))
         flood, _ = await authenticate(live, live.token("flood"))
@@ -132,7 +134,7 @@ def test_a_flood_is_refused_with_20429_and_then_closed_while_others_carry_on(liv
 
 
 def test_short_token_warns_at_half_its_lifetime_then_expires_and_closes_with_renew(
-    live: Live,
+    live: ChatService,
 ) -> None:
     async def scenario() -> None:
         ws, ready = await authenticate(live, live.token(ttl=4))
@@ -151,7 +153,7 @@ def test_short_token_warns_at_half_its_lifetime_then_expires_and_closes_with_ren
     asyncio.run(scenario())
 
 
-def test_update_token_keeps_the_session_alive_across_several_renewals(live: Live) -> None:
+def test_update_token_keeps_the_session_alive_across_several_renewals(live: ChatService) -> None:
     async def scenario() -> None:
         ws, ready = await authenticate(live, live.token(ttl=4))
         async with ws:
@@ -168,7 +170,7 @@ def test_update_token_keeps_the_session_alive_across_several_renewals(live: Live
     asyncio.run(scenario())
 
 
-def test_update_token_refuses_another_identity_and_keeps_the_old_token(live: Live) -> None:
+def test_update_token_refuses_another_identity_and_keeps_the_old_token(live: ChatService) -> None:
     async def scenario() -> None:
         ws, _ = await authenticate(live)
         async with ws:
@@ -179,7 +181,7 @@ def test_update_token_refuses_another_identity_and_keeps_the_old_token(live: Liv
     asyncio.run(scenario())
 
 
-def test_deleting_the_signing_key_closes_its_sessions_within_a_second(live: Live) -> None:
+def test_deleting_the_signing_key_closes_its_sessions_within_a_second(live: ChatService) -> None:
     key = live.rest.new_keys.create(friendly_name="doomed")
 
     async def scenario() -> None:
@@ -195,7 +197,7 @@ def test_deleting_the_signing_key_closes_its_sessions_within_a_second(live: Live
 
 
 def test_a_socket_that_never_authenticates_is_closed_with_4008(
-    live: Live, monkeypatch: pytest.MonkeyPatch
+    live: ChatService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from backchannel.realtime import session
 

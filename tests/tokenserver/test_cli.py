@@ -3,13 +3,7 @@ them: subprocesses (and click's runner for the password prompt)."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 
 import httpx
 import pytest
@@ -17,31 +11,20 @@ from click.testing import CliRunner
 
 from backchannel.cli import main
 from backchannel.tokens import SigningKey, TokenVerifier
+from processes import (  # tests/processes.py
+    backchannel,
+    clean_environment,
+    parse_env,
+    start_serving,
+    stop_serving,
+)
 
 PASSWORD = "a long enough password"
 
 
 @pytest.fixture
 def env(tmp_path):
-    environ = {
-        k: v for k, v in os.environ.items() if not k.startswith(("BACKCHANNEL_", "TWILIO_"))
-    }
-    environ["BACKCHANNEL_DATABASE_URL"] = f"sqlite:///{tmp_path / 'chat.db'}"
-    return environ
-
-
-def backchannel(env, *args, stdin=None, check=True):
-    result = subprocess.run(
-        [sys.executable, "-m", "backchannel", *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
+    return clean_environment(tmp_path)
 
 
 def run_cli(env, *args, stdin=None):
@@ -104,53 +87,12 @@ def test_users_add_prompts_for_the_password_twice(env):
     assert "added alice" in result.output
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start(env, *args):
-    """``backchannel <args> --port N`` once ``/healthz`` answers: (process, url)."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "backchannel", *args, "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz").status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None, process.stderr.read()
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-
-
-def stop(process):
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    finally:
-        process.stderr.close()
-
-
-def parse(stdout):
-    return dict(line.split("=", 1) for line in stdout.splitlines())
-
-
 def test_serve_mints_with_the_credentials_init_wrote(env, tmp_path):
     env_file = tmp_path / "chat.env"
-    values = parse(backchannel(env, "init", "--env-file", str(env_file)).stdout)
+    values = parse_env(backchannel(env, "init", "--env-file", str(env_file)).stdout)
     backchannel(env, "users", "add", "alice", "--password-stdin", stdin=PASSWORD)
     api_token = backchannel(env, "users", "api-token", "alice").stdout.strip()
-    process, url = start(env, "serve", "--env-file", str(env_file))
+    process, url = start_serving(env, "serve", "--env-file", str(env_file))
     try:
         minted = httpx.post(f"{url}/auth/token", headers={"Authorization": f"Bearer {api_token}"})
         assert minted.status_code == 200, minted.text
@@ -160,14 +102,14 @@ def test_serve_mints_with_the_credentials_init_wrote(env, tmp_path):
         assert me.json()["identity"] == "alice"
         assert me.json()["service_sid"] == values["TWILIO_CHAT_SERVICE_SID"]
     finally:
-        stop(process)
+        stop_serving(process)
     assert process.returncode == 0
 
 
 def test_the_token_server_runs_alone(env, tmp_path):
-    values = parse(backchannel(env, "init").stdout)
+    values = parse_env(backchannel(env, "init").stdout)
     backchannel(env, "users", "add", "alice", "--password-stdin", stdin=PASSWORD)
-    process, url = start({**env, **values}, "tokenserver")
+    process, url = start_serving({**env, **values}, "tokenserver")
     try:
         with httpx.Client(base_url=url) as client:
             login = client.post("/auth/login", json={"username": "alice", "password": PASSWORD})
@@ -182,7 +124,7 @@ def test_the_token_server_runs_alone(env, tmp_path):
         )
         assert verifier.verify(minted.json()["token"]).identity == "alice"
     finally:
-        stop(process)
+        stop_serving(process)
 
 
 def test_serve_refuses_half_given_credentials_in_one_line(env):
