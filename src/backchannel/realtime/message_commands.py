@@ -1,9 +1,14 @@
-"""Live commands on messages: send, page through, edit, remove; typing; the read horizon."""
+"""Live commands on messages: send, page through, edit, remove; typing; the read horizon.
+
+``sendMessage`` goes through the node's ``MessageWriter`` (``realtime.message_writer``), which
+batches sends; what a send is and how one is authorized are here.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -35,7 +40,29 @@ MAX_PAGE = 100
 _COLUMNS = tuple(c for c in messages.c if c.name != "id")
 
 
-async def _by_key(act: Acting, channel_sid: str, key: str) -> dict[str, Any] | None:
+@dataclass(slots=True)
+class NewMessage:
+    """A ``sendMessage``'s arguments, read and validated."""
+
+    channel: str  # the channel argument: a SID or a unique name
+    key: str | None
+    values: dict[str, Any]  # the new message's columns but SID, channel and index
+
+
+def read_new_message(session: Session, args: dict[str, Any]) -> NewMessage:
+    channel = text_arg(args, "channel", required=True)
+    assert channel is not None
+    body = text_arg(args, "body", required=True)
+    key = text_arg(args, "key")
+    if key is not None and not 0 < len(key) <= MAX_KEY:
+        raise BadRequestError(f"key must be 1 to {MAX_KEY} characters")
+    params = form(Body=body, Attributes=attributes_arg(args))
+    values = {**message_rules.new_message(params, utcnow()), "from": session.identity, "key": key}
+    return NewMessage(channel, key, values)
+
+
+async def message_by_key(act: Acting, channel_sid: str, key: str) -> dict[str, Any] | None:
+    """The caller's message sent with ``key`` in the channel, if there is one."""
     row = (
         (
             await act.conn.execute(
@@ -52,15 +79,23 @@ async def _by_key(act: Acting, channel_sid: str, key: str) -> dict[str, Any] | N
     return dict(row) if row else None
 
 
-async def _sending_member_channel(act: Acting, args: dict[str, Any]) -> str | None:
+async def sending_channel(act: Acting, key: str) -> str:
+    """The SID of the channel ``key`` names if the caller may send to it; else the error."""
+    channel_sid = await _sending_member_channel(act, key)
+    if channel_sid is None:
+        channel = await act.channel({"channel": key})
+        await act.require("sendMessage", await act.member(channel))
+        channel_sid = channel["sid"]
+    return channel_sid
+
+
+async def _sending_member_channel(act: Acting, key: str) -> str | None:
     """The channel's SID when the user is a member whose channel role grants sendMessage.
 
     One query where the general path (``act.channel``, ``act.member``, ``act.require``) takes
     four; it only ever says yes where they would, and None sends the caller down their path,
     which decides every other case (not found, not a member, a service role that grants it).
     """
-    key = text_arg(args, "channel", required=True)
-    assert key is not None
     column = channels.c.sid if is_sid(key, CHANNEL) else channels.c.unique_name
     if not could_be_name(key, column):
         return None
@@ -81,34 +116,26 @@ async def _sending_member_channel(act: Acting, args: dict[str, Any]) -> str | No
     return str(row.sid)
 
 
-@command("sendMessage")
-async def send_message(session: Session, args: dict[str, Any]) -> Any:
-    body = text_arg(args, "body", required=True)
-    key = text_arg(args, "key")
-    if key is not None and not 0 < len(key) <= MAX_KEY:
-        raise BadRequestError(f"key must be 1 to {MAX_KEY} characters")
-    params = form(Body=body, Attributes=attributes_arg(args))
-    values = {**message_rules.new_message(params, utcnow()), "from": session.identity, "key": key}
+async def send_one(session: Session, new: NewMessage) -> tuple[dict[str, Any], bool]:
+    """Send one message in a transaction of its own: the message, and whether it is new.
+
+    ``sendMessage`` requests are written in batches (``realtime.message_writer``); this is the
+    path a send takes when its batch could not be committed as a whole.
+    """
     for attempt in (1, 2):
         try:
             async with acting(session) as act:
-                channel_sid = await _sending_member_channel(act, args)
-                if channel_sid is None:
-                    channel = await act.channel(args)
-                    await act.require("sendMessage", await act.member(channel))
-                    channel_sid = channel["sid"]
-                existing = await _by_key(act, channel_sid, key) if key else None
+                channel_sid = await sending_channel(act, new.channel)
+                existing = await message_by_key(act, channel_sid, new.key) if new.key else None
                 if existing is not None:
-                    return {"index": existing["index"], "message": objects.message(existing)}
+                    return existing, False
                 message = await message_store.create_message(
-                    act.conn, session.service["sid"], channel_sid, values
+                    act.conn, session.service["sid"], channel_sid, new.values
                 )
-                act.publish(events.message_added(message))
-                act.publish(_stop_typing(session, channel_sid))
-            return {"index": message["index"], "message": objects.message(message)}
+            return message, True
         except IntegrityError:
             # The same key committed by a concurrent retry: the second pass returns it.
-            if attempt == 2 or key is None:
+            if attempt == 2 or new.key is None:
                 raise
     raise AssertionError("unreachable")
 
@@ -193,7 +220,7 @@ async def remove_message(session: Session, args: dict[str, Any]) -> Any:
     return {}
 
 
-def _stop_typing(session: Session, channel_sid: str) -> list[events.Publication]:
+def stop_typing(session: Session, channel_sid: str) -> list[events.Publication]:
     timer = session.typing.pop(channel_sid, None)
     if timer is None:
         return []
@@ -214,7 +241,7 @@ async def typing(session: Session, args: dict[str, Any]) -> Any:
         timer.cancel()
 
     def ended() -> None:
-        publications = _stop_typing(session, channel_sid)
+        publications = stop_typing(session, channel_sid)
         asyncio.get_running_loop().create_task(session.node.publish(publications))
 
     timeout = session.service["typing_indicator_timeout"]
@@ -231,9 +258,7 @@ async def update_last_consumed_message_index(session: Session, args: dict[str, A
         channel = await act.channel(args)
         member = await act.member(channel)
         changes = {"last_consumed_message_index": consumed, "last_consumption_timestamp": utcnow()}
-        updated = await member_store.update_member(
-            act.conn, channel["sid"], member["sid"], changes
-        )
+        updated = await member_store.update_member(act.conn, channel["sid"], member["sid"], changes)
         assert updated is not None
         unread_query = select(func.count()).where(messages.c.channel_sid == channel["sid"])
         if consumed is not None:

@@ -13,6 +13,7 @@ from starlette.websockets import WebSocket
 from backchannel.realtime import events
 from backchannel.realtime.broker import Broker
 from backchannel.realtime.events import Publication
+from backchannel.realtime.message_writer import MessageWriter
 from backchannel.realtime.protocol import Close
 from backchannel.realtime.session import Session
 from backchannel.store import Store
@@ -40,6 +41,7 @@ class Node:
         self.rate = rate
         self.burst = burst
         self.sessions: set[Session] = set()
+        self.writer = MessageWriter(self)
 
     async def serve(self, websocket: WebSocket) -> None:
         await Session(self, websocket).run()
@@ -99,6 +101,7 @@ class Node:
         deadline = time.monotonic() + timeout
         while self.sessions and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
+        await self.writer.drain()
 
     async def member_channels(self, user_sid: str) -> list[str]:
         async with self.store.transaction() as conn:

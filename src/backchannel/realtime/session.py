@@ -1,8 +1,10 @@
 """One client's live session: authenticate, then requests in and events out (docs/protocol.md).
 
-A session is three things running together: the receive loop (requests, answered in order), the
-send loop (draining a bounded outbox, so one slow client can never hold up the others), and
-broker subscriptions that put events in the outbox. Token timers warn before expiry and close at
+A session is three things running together: the receive loop (requests, answered in order;
+``sendMessage`` requests go to the node's ``MessageWriter`` and the loop reads on, so that one
+sender's messages can be committed together), the send loop (draining a bounded outbox, so one
+slow client can never hold up the others), and broker subscriptions that put events in the
+outbox. Token timers warn before expiry and close at
 expiry; ``updateToken`` re-arms them. Whatever goes wrong inside a request becomes an error
 reply; whatever goes wrong with the socket ends this session only.
 """
@@ -13,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -35,6 +38,7 @@ SHORT_TOKEN = 360  # … unless the token lives less than this: then at half its
 OUTBOX_FRAMES = 2048
 FLOOD_WINDOW = 10.0  # seconds
 SUBSCRIBE_TIMEOUT = 10.0  # seconds for the broker to confirm a new session's subscriptions
+SENDS_IN_FLIGHT = 128  # sendMessage requests of one session waiting for their commit
 
 
 class InternalError(BackchannelError):
@@ -70,6 +74,7 @@ class Session:
         self._refused = 0
         self._refused_since = 0.0
         self.counted_online = False
+        self._sending: deque[asyncio.Future[None]] = deque()  # in request order
 
     # -- who ----------------------------------------------------------------------------------
 
@@ -308,6 +313,10 @@ class Session:
 
     # -- frames -------------------------------------------------------------------------------
 
+    def reply(self, frame: str) -> None:
+        """Send a reply frame (in turn with the events, through the outbox)."""
+        self._enqueue(frame)
+
     def _enqueue(self, frame: str) -> None:
         try:
             self.outbox.put_nowait(frame)
@@ -352,14 +361,27 @@ class Session:
     async def _serve_requests(self) -> None:
         while True:
             request = self._parse(await self._receive_text())
-            if not self._allow():
-                self._enqueue(
-                    protocol.error_reply(
-                        request.id, _RateLimited("Too many requests: slow down")
-                    )
-                )
+            allowed = self._allow()
+            if allowed and request.cmd == "sendMessage":
+                await self._make_room()
+                self._sending.append(self.node.writer.submit(self, request.id, request.args))
                 continue
-            self._enqueue(await self._answer(request))
+            # Whatever comes after a send sees it committed, and is answered after it.
+            if self._sending:
+                await self._sending[-1]
+                self._sending.clear()
+            if allowed:
+                self._enqueue(await self._answer(request))
+            else:
+                self._enqueue(
+                    protocol.error_reply(request.id, _RateLimited("Too many requests: slow down"))
+                )
+
+    async def _make_room(self) -> None:
+        while self._sending and self._sending[0].done():
+            self._sending.popleft()
+        if len(self._sending) >= SENDS_IN_FLIGHT:
+            await self._sending.popleft()
 
     def _allow(self) -> bool:
         """A token bucket: ``node.rate`` requests a second, bursts of ``node.burst``.

@@ -1,15 +1,15 @@
 """Messages of a channel, each with its ``index``: from 0, strictly increasing, never reused.
 
-``create_message`` takes the index from the channel row with one atomic
-``UPDATE … SET next_message_index = next_message_index + 1 … RETURNING``, which also counts the
-message in ``messages_count``; the row lock serialises concurrent creates on one channel, so no
+``create_messages`` takes the indexes from the channel row with one atomic
+``UPDATE … SET next_message_index = next_message_index + n … RETURNING``, which also counts the
+messages in ``messages_count``; the row lock serialises concurrent creates on one channel, so no
 two messages share an index and none is skipped. ``delete_message`` counts the message out but
 leaves ``next_message_index`` alone, so a deleted message's index is never given again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
@@ -29,31 +29,49 @@ async def create_message(
     conn: AsyncConnection, service_sid: str, channel_sid: str, values: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Store a message (validated columns but SID, channel and index) at the channel's end."""
+    (created,) = await create_messages(conn, service_sid, channel_sid, [values])
+    return created
+
+
+async def create_messages(
+    conn: AsyncConnection,
+    service_sid: str,
+    channel_sid: str,
+    values: Sequence[Mapping[str, Any]],
+) -> list[dict[str, Any]]:
+    """Store messages at the channel's end, in the given order, with consecutive indexes.
+
+    Two statements however many there are: one update takes their indexes, one insert stores
+    them. The rows returned are what a select would read back (all columns but ``id``).
+    """
     allocated = (
         await conn.execute(
             update(channels)
             .where(channels.c.sid == channel_sid, channels.c.service_sid == service_sid)
             .values(
-                next_message_index=channels.c.next_message_index + 1,
-                messages_count=channels.c.messages_count + 1,
+                next_message_index=channels.c.next_message_index + len(values),
+                messages_count=channels.c.messages_count + len(values),
             )
             .returning(channels.c.next_message_index)
         )
     ).scalar_one_or_none()
     if allocated is None:
         raise ChannelNotFoundError(f"Channel {channel_sid} not found")
-    row = {
-        **values,
-        "sid": new_sid(MESSAGE),
-        "service_sid": service_sid,
-        "channel_sid": channel_sid,
-        "to": channel_sid,
-        "index": allocated - 1,
-    }
-    await conn.execute(insert(messages).values(**row))
-    created = await get_message(conn, channel_sid, row["sid"])
-    assert created is not None  # inserted by this transaction
-    return created
+    first = allocated - len(values)
+    rows = [
+        {
+            "key": None,
+            **columns,
+            "sid": new_sid(MESSAGE),
+            "service_sid": service_sid,
+            "channel_sid": channel_sid,
+            "to": channel_sid,
+            "index": first + n,
+        }
+        for n, columns in enumerate(values)
+    ]
+    await conn.execute(insert(messages), rows)
+    return rows
 
 
 async def get_message(conn: AsyncConnection, channel_sid: str, sid: str) -> dict[str, Any] | None:

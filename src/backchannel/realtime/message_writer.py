@@ -1,0 +1,173 @@
+"""Live sends, committed in batches: the ``sendMessage`` path of every session of a node.
+
+A session hands each ``sendMessage`` to the node's writer and goes on reading requests; the
+writer commits what has queued up meanwhile in one transaction, so a busy channel costs a few
+statements per batch instead of several per message, and a sender need not wait for one
+commit before its next message is taken. What a client can observe is unchanged:
+
+- each send is authorized, validated and idempotent (by its key) exactly as on its own;
+- it is acknowledged only after its commit, and the replies come in the order of the requests;
+- one sender's messages take indexes in the order it sent them, and their events are published
+  in index order after the commit.
+
+If a batch's transaction fails as a whole (a key committed meanwhile by another node, a lost
+connection, a deadlock), its sends are retried one at a time, each on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from backchannel.errors import BackchannelError
+from backchannel.realtime import events, message_commands, objects, protocol
+from backchannel.realtime.commands import Acting
+from backchannel.realtime.events import Publication
+from backchannel.realtime.session import InternalError
+from backchannel.store import messages as message_store
+
+if TYPE_CHECKING:
+    from backchannel.realtime.node import Node
+    from backchannel.realtime.session import Session
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 256  # sends in one transaction
+
+
+@dataclass(slots=True, eq=False)
+class _Send:
+    session: Session
+    request_id: int | None
+    args: dict[str, Any]
+    done: asyncio.Future[None]
+    new: message_commands.NewMessage | None = None  # the arguments, once read
+    message: dict[str, Any] | None = None  # the stored message …
+    created: bool = False  # … stored by this send (not found by its key)
+    error: BackchannelError | None = None
+
+    def reply(self) -> str:
+        if self.message is None:
+            error = self.error or InternalError("internal error")
+            return protocol.error_reply(self.request_id, error)
+        result = {"index": self.message["index"], "message": objects.message(self.message)}
+        return protocol.reply(self.request_id, result)
+
+
+class MessageWriter:
+    """One queue of sends per node, written by one task in batches of up to ``MAX_BATCH``."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self._queue: deque[_Send] = deque()
+        self._worker: asyncio.Task[None] | None = None
+
+    def submit(
+        self, session: Session, request_id: int | None, args: dict[str, Any]
+    ) -> asyncio.Future[None]:
+        """Queue a ``sendMessage``; the returned future is done once its reply is enqueued."""
+        done = asyncio.get_running_loop().create_future()
+        self._queue.append(_Send(session, request_id, args, done))
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._run(), name="message-writer")
+        return done
+
+    async def drain(self) -> None:
+        """Return once every send submitted so far has been answered."""
+        while self._worker is not None and not self._worker.done():
+            await asyncio.shield(self._worker)
+
+    async def _run(self) -> None:
+        while self._queue:
+            batch = [self._queue.popleft() for _ in range(min(len(self._queue), MAX_BATCH))]
+            try:
+                await self._write(batch)
+            except Exception:
+                log.exception("sendMessage: a batch failed")
+            for send in batch:
+                send.session.reply(send.reply())
+                if not send.done.done():  # cancelled if its session's reading was
+                    send.done.set_result(None)
+
+    async def _write(self, batch: list[_Send]) -> None:
+        for send in batch:
+            try:
+                send.new = message_commands.read_new_message(send.session, send.args)
+            except BackchannelError as error:
+                send.error = error
+        pending = [send for send in batch if send.new is not None]
+        try:
+            async with self.node.store.transaction() as conn:
+                await _commit(conn, pending)
+        except Exception:
+            # Nothing of the batch was committed: each send again, on its own.
+            for send in pending:
+                send.message, send.created, send.error = None, False, None
+                await _write_one(send)
+        publications: list[Publication] = []
+        for send in pending:
+            if send.created:
+                assert send.message is not None
+                publications += events.message_added(send.message)
+                publications += message_commands.stop_typing(
+                    send.session, send.message["channel_sid"]
+                )
+        await self.node.publish(publications)
+
+
+async def _write_one(send: _Send) -> None:
+    assert send.new is not None
+    try:
+        send.message, send.created = await message_commands.send_one(send.session, send.new)
+    except BackchannelError as error:
+        send.error = error
+
+
+async def _commit(conn: AsyncConnection, sends: list[_Send]) -> None:
+    """Authorize, de-duplicate by key and store ``sends``; each gets its message or error."""
+    channels: dict[tuple[str, str, str], str | BackchannelError] = {}
+    originals: dict[tuple[str, str, str], _Send] = {}
+    retries: list[tuple[_Send, _Send]] = []
+    new: dict[tuple[str, str], list[_Send]] = {}
+    for send in sends:
+        assert send.new is not None
+        session, key = send.session, send.new.key
+        service_sid = session.service["sid"]
+        asked = (service_sid, session.identity, send.new.channel)
+        if asked not in channels:
+            try:
+                act = Acting(session, conn)
+                channels[asked] = await message_commands.sending_channel(act, send.new.channel)
+            except BackchannelError as error:
+                channels[asked] = error
+        channel_sid = channels[asked]
+        if isinstance(channel_sid, BackchannelError):
+            send.error = channel_sid
+            continue
+        if key is not None:
+            # A key sent before gets that message back: committed earlier, or in this batch.
+            keyed = (channel_sid, session.identity, key)
+            original = originals.get(keyed)
+            if original is not None:
+                retries.append((send, original))
+                continue
+            originals[keyed] = send
+            act = Acting(session, conn)
+            send.message = await message_commands.message_by_key(act, channel_sid, key)
+            if send.message is not None:
+                continue
+        new.setdefault((service_sid, channel_sid), []).append(send)
+
+    # Channels in SID order: the lock order every writer follows.
+    for (service_sid, channel_sid), group in sorted(new.items(), key=lambda item: item[0][1]):
+        values = [send.new.values for send in group if send.new is not None]
+        stored = await message_store.create_messages(conn, service_sid, channel_sid, values)
+        for send, message in zip(group, stored, strict=True):
+            send.message, send.created = message, True
+    for send, original in retries:
+        send.message, send.error = original.message, original.error
