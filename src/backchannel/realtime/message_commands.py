@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from backchannel.chat import messages as message_rules
@@ -61,16 +62,16 @@ def read_new_message(session: Session, args: dict[str, Any]) -> NewMessage:
     return NewMessage(channel, key, values)
 
 
-async def message_by_key(act: Acting, channel_sid: str, key: str) -> dict[str, Any] | None:
-    """The caller's message sent with ``key`` in the channel, if there is one."""
+def message_by_key(
+    conn: Connection, channel_sid: str, identity: str, key: str
+) -> dict[str, Any] | None:
+    """The message ``identity`` sent with ``key`` in the channel, if there is one."""
     row = (
-        (
-            await act.conn.execute(
-                select(*_COLUMNS).where(
-                    messages.c.channel_sid == channel_sid,
-                    messages.c["from"] == act.session.identity,
-                    messages.c.key == key,
-                )
+        conn.execute(
+            select(*_COLUMNS).where(
+                messages.c.channel_sid == channel_sid,
+                messages.c["from"] == identity,
+                messages.c.key == key,
             )
         )
         .mappings()
@@ -79,9 +80,37 @@ async def message_by_key(act: Acting, channel_sid: str, key: str) -> dict[str, A
     return dict(row) if row else None
 
 
+def member_may_send(conn: Connection, service_sid: str, identity: str, key: str) -> str | None:
+    """The SID of the channel ``key`` names when ``identity`` is a member whose channel role
+    grants sendMessage; None when that does not say yes.
+
+    One query where the general path (``sending_channel``) takes four; it only ever says yes
+    where that would, and None leaves the send to it, which decides every other case (not
+    found, not a member, a service role that grants it).
+    """
+    column = channels.c.sid if is_sid(key, CHANNEL) else channels.c.unique_name
+    if not could_be_name(key, column):
+        return None
+    query = (
+        select(channels.c.sid, roles.c.permissions)
+        .join(
+            members,
+            (members.c.channel_sid == channels.c.sid) & (members.c.identity == identity),
+        )
+        .join(roles, (roles.c.sid == members.c.role_sid) & (roles.c.service_sid == service_sid))
+        .where(channels.c.service_sid == service_sid, column == key)
+    )
+    row = conn.execute(query).first()
+    if row is None or "sendMessage" not in json.loads(row.permissions):
+        return None
+    return str(row.sid)
+
+
 async def sending_channel(act: Acting, key: str) -> str:
     """The SID of the channel ``key`` names if the caller may send to it; else the error."""
-    channel_sid = await _sending_member_channel(act, key)
+    session = act.session
+    service_sid = session.service["sid"]
+    channel_sid = await act.conn.run_sync(member_may_send, service_sid, session.identity, key)
     if channel_sid is None:
         channel = await act.channel({"channel": key})
         await act.require("sendMessage", await act.member(channel))
@@ -89,46 +118,23 @@ async def sending_channel(act: Acting, key: str) -> str:
     return channel_sid
 
 
-async def _sending_member_channel(act: Acting, key: str) -> str | None:
-    """The channel's SID when the user is a member whose channel role grants sendMessage.
-
-    One query where the general path (``act.channel``, ``act.member``, ``act.require``) takes
-    four; it only ever says yes where they would, and None sends the caller down their path,
-    which decides every other case (not found, not a member, a service role that grants it).
-    """
-    column = channels.c.sid if is_sid(key, CHANNEL) else channels.c.unique_name
-    if not could_be_name(key, column):
-        return None
-    service_sid = act.session.service["sid"]
-    query = (
-        select(channels.c.sid, roles.c.permissions)
-        .join(
-            members,
-            (members.c.channel_sid == channels.c.sid)
-            & (members.c.identity == act.session.identity),
-        )
-        .join(roles, (roles.c.sid == members.c.role_sid) & (roles.c.service_sid == service_sid))
-        .where(channels.c.service_sid == service_sid, column == key)
-    )
-    row = (await act.conn.execute(query)).first()
-    if row is None or "sendMessage" not in json.loads(row.permissions):
-        return None
-    return str(row.sid)
-
-
 async def send_one(session: Session, new: NewMessage) -> tuple[dict[str, Any], bool]:
     """Send one message in a transaction of its own: the message, and whether it is new.
 
-    ``sendMessage`` requests are written in batches (``realtime.message_writer``); this is the
-    path a send takes when its batch could not be committed as a whole.
+    ``sendMessage`` requests are written in batches (``realtime.message_writer``); a send whose
+    batch could not be committed, or that the batch's one-query check did not allow, takes
+    this path.
     """
     for attempt in (1, 2):
         try:
             async with acting(session) as act:
                 channel_sid = await sending_channel(act, new.channel)
-                existing = await message_by_key(act, channel_sid, new.key) if new.key else None
-                if existing is not None:
-                    return existing, False
+                if new.key is not None:
+                    existing = await act.conn.run_sync(
+                        message_by_key, channel_sid, session.identity, new.key
+                    )
+                    if existing is not None:
+                        return existing, False
                 message = await message_store.create_message(
                     act.conn, session.service["sid"], channel_sid, new.values
                 )

@@ -1,17 +1,21 @@
 """Live sends, committed in batches: the ``sendMessage`` path of every session of a node.
 
 A session hands each ``sendMessage`` to the node's writer and goes on reading requests; the
-writer commits what has queued up meanwhile in one transaction, so a busy channel costs a few
-statements per batch instead of several per message, and a sender need not wait for one
-commit before its next message is taken. What a client can observe is unchanged:
+writer commits what has queued up meanwhile in one transaction (``Store.write``: on SQLite, on
+the event loop in one step), so a busy channel costs a few statements per batch instead of
+several per message, and a sender need not wait for one commit before its next message is
+taken. What a client can observe is unchanged:
 
 - each send is authorized, validated and idempotent (by its key) exactly as on its own;
 - it is acknowledged only after its commit, and the replies come in the order of the requests;
-- one sender's messages take indexes in the order it sent them, and their events are published
-  in index order after the commit.
+- a channel's messages are published in index order, after their commit, and one sender's
+  messages take indexes in the order it sent them.
 
-If a batch's transaction fails as a whole (a key committed meanwhile by another node, a lost
-connection, a deadlock), its sends are retried one at a time, each on its own.
+In a batch, a send is allowed by one query (a member whose channel role grants sendMessage,
+``member_may_send``); any other send (refused, or allowed by the service role) is decided
+afterwards on its own, by the general path every command uses. If a batch's transaction fails
+as a whole (a key committed meanwhile by another node, a lost connection, a deadlock), its
+sends are each retried on their own.
 """
 
 from __future__ import annotations
@@ -22,11 +26,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection
 
 from backchannel.errors import BackchannelError
 from backchannel.realtime import events, message_commands, objects, protocol
-from backchannel.realtime.commands import Acting
 from backchannel.realtime.events import Publication
 from backchannel.realtime.session import InternalError
 from backchannel.store import messages as message_store
@@ -102,72 +105,70 @@ class MessageWriter:
                 send.error = error
         pending = [send for send in batch if send.new is not None]
         try:
-            async with self.node.store.transaction() as conn:
-                await _commit(conn, pending)
+            undecided = await self.node.store.write(_commit, pending)
         except Exception:
-            # Nothing of the batch was committed: each send again, on its own.
+            log.warning("sendMessage: a batch of %d failed; one at a time", len(pending))
             for send in pending:
                 send.message, send.created, send.error = None, False, None
-                await _write_one(send)
-        publications: list[Publication] = []
-        for send in pending:
-            if send.created:
-                assert send.message is not None
-                publications += events.message_added(send.message)
-                publications += message_commands.stop_typing(
-                    send.session, send.message["channel_sid"]
+            undecided = pending
+        else:
+            await self._publish([send for send in pending if send.created])
+        for send in undecided:
+            assert send.new is not None
+            try:
+                send.message, send.created = await message_commands.send_one(
+                    send.session, send.new
                 )
+            except BackchannelError as error:
+                send.error = error
+            await self._publish([send] if send.created else [])
+
+    async def _publish(self, created: list[_Send]) -> None:
+        publications: list[Publication] = []
+        for send in created:
+            assert send.message is not None
+            channel_sid = send.message["channel_sid"]
+            publications += events.message_added(send.message)
+            publications += message_commands.stop_typing(send.session, channel_sid)
         await self.node.publish(publications)
 
 
-async def _write_one(send: _Send) -> None:
-    assert send.new is not None
-    try:
-        send.message, send.created = await message_commands.send_one(send.session, send.new)
-    except BackchannelError as error:
-        send.error = error
-
-
-async def _commit(conn: AsyncConnection, sends: list[_Send]) -> None:
-    """Authorize, de-duplicate by key and store ``sends``; each gets its message or error."""
-    channels: dict[tuple[str, str, str], str | BackchannelError] = {}
+def _commit(conn: Connection, sends: list[_Send]) -> list[_Send]:
+    """Store the sends the one-query check allows (de-duplicated by key); the others, returned,
+    are left to the general path."""
+    allowed: dict[tuple[str, str, str], str | None] = {}
     originals: dict[tuple[str, str, str], _Send] = {}
     retries: list[tuple[_Send, _Send]] = []
+    undecided: list[_Send] = []
     new: dict[tuple[str, str], list[_Send]] = {}
     for send in sends:
         assert send.new is not None
-        session, key = send.session, send.new.key
-        service_sid = session.service["sid"]
-        asked = (service_sid, session.identity, send.new.channel)
-        if asked not in channels:
-            try:
-                act = Acting(session, conn)
-                channels[asked] = await message_commands.sending_channel(act, send.new.channel)
-            except BackchannelError as error:
-                channels[asked] = error
-        channel_sid = channels[asked]
-        if isinstance(channel_sid, BackchannelError):
-            send.error = channel_sid
+        service_sid, identity = send.session.service["sid"], send.session.identity
+        asked = (service_sid, identity, send.new.channel)
+        if asked not in allowed:
+            allowed[asked] = message_commands.member_may_send(conn, *asked)
+        channel_sid = allowed[asked]
+        if channel_sid is None:
+            undecided.append(send)
             continue
+        key = send.new.key
         if key is not None:
             # A key sent before gets that message back: committed earlier, or in this batch.
-            keyed = (channel_sid, session.identity, key)
-            original = originals.get(keyed)
-            if original is not None:
-                retries.append((send, original))
+            keyed = (channel_sid, identity, key)
+            if keyed in originals:
+                retries.append((send, originals[keyed]))
                 continue
             originals[keyed] = send
-            act = Acting(session, conn)
-            send.message = await message_commands.message_by_key(act, channel_sid, key)
+            send.message = message_commands.message_by_key(conn, *keyed)
             if send.message is not None:
                 continue
         new.setdefault((service_sid, channel_sid), []).append(send)
-
     # Channels in SID order: the lock order every writer follows.
     for (service_sid, channel_sid), group in sorted(new.items(), key=lambda item: item[0][1]):
         values = [send.new.values for send in group if send.new is not None]
-        stored = await message_store.create_messages(conn, service_sid, channel_sid, values)
+        stored = message_store.create_messages(conn, service_sid, channel_sid, values)
         for send, message in zip(group, stored, strict=True):
             send.message, send.created = message, True
     for send, original in retries:
-        send.message, send.error = original.message, original.error
+        send.message = original.message
+    return undecided

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backchannel.chat.errors import ChannelNotFoundError
@@ -29,12 +30,12 @@ async def create_message(
     conn: AsyncConnection, service_sid: str, channel_sid: str, values: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Store a message (validated columns but SID, channel and index) at the channel's end."""
-    (created,) = await create_messages(conn, service_sid, channel_sid, [values])
+    (created,) = await conn.run_sync(create_messages, service_sid, channel_sid, [values])
     return created
 
 
-async def create_messages(
-    conn: AsyncConnection,
+def create_messages(
+    conn: Connection,
     service_sid: str,
     channel_sid: str,
     values: Sequence[Mapping[str, Any]],
@@ -43,9 +44,11 @@ async def create_messages(
 
     Two statements however many there are: one update takes their indexes, one insert stores
     them. The rows returned are what a select would read back (all columns but ``id``).
+    Synchronous, for the live message writer (``Store.write``); ``create_message`` runs it on an
+    ``AsyncConnection``.
     """
     allocated = (
-        await conn.execute(
+        conn.execute(
             update(channels)
             .where(channels.c.sid == channel_sid, channels.c.service_sid == service_sid)
             .values(
@@ -70,7 +73,7 @@ async def create_messages(
         }
         for n, columns in enumerate(values)
     ]
-    await conn.execute(insert(messages), rows)
+    conn.execute(insert(messages), rows)
     return rows
 
 
