@@ -272,7 +272,14 @@ def run_socketio_server(port: int) -> None:
         return True
 
     app = socketio.ASGIApp(sio)
-    config = uvicorn_config(app, host="127.0.0.1", port=port, log_level="warning")  # type: ignore[arg-type]
+    # Backchannel's settings, but uvicorn's own WebSocket protocol: what a team would run.
+    config = uvicorn_config(
+        app,  # type: ignore[arg-type]
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        ws="websockets-sansio",
+    )
     uvicorn.Server(config).run()
 
 

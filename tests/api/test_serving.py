@@ -1,0 +1,152 @@
+"""The WebSocket protocol ``backchannel serve`` runs: a turn's frames leave in one write, in order.
+
+The protocol object is driven as uvicorn drives it (``connection_made``, ``data_received``) with
+a transport that records each write, and a sans-I/O websockets client reads what was written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.server import ServerState
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Response
+from websockets.uri import parse_uri
+
+from backchannel.api.serving import CoalescingWebSocketProtocol, uvicorn_config
+
+
+class RecordingTransport(asyncio.Transport):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 8080), "peername": ("127.0.0.1", 50000)}.get(
+            name, default
+        )
+
+
+async def connect(
+    app: Any,
+) -> tuple[CoalescingWebSocketProtocol, RecordingTransport, ClientProtocol]:
+    """A protocol serving ``app`` with the handshake done; the client has read the 101."""
+    config = uvicorn_config(app, log_level="warning")
+    config.load()
+    protocol = CoalescingWebSocketProtocol(
+        config, ServerState(), {}, _loop=asyncio.get_running_loop()
+    )
+    transport = RecordingTransport()
+    protocol.connection_made(transport)
+    client = ClientProtocol(parse_uri("ws://127.0.0.1:8080/ws"))
+    client.send_request(client.connect())
+    protocol.data_received(b"".join(client.data_to_send()))
+    for _ in range(10):
+        await asyncio.sleep(0)
+    handshake = transport.writes.pop(0)
+    client.receive_data(handshake)
+    (response,) = client.events_received()
+    assert isinstance(response, Response) and response.status_code == 101
+    return protocol, transport, client
+
+
+def frames(client: ClientProtocol, data: list[bytes]) -> list[Frame]:
+    client.receive_data(b"".join(data))
+    received = client.events_received()
+    assert all(isinstance(frame, Frame) for frame in received)
+    return received  # type: ignore[return-value]
+
+
+def test_frames_sent_in_one_turn_leave_in_one_write_in_order() -> None:
+    asyncio.run(_frames_sent_in_one_turn_leave_in_one_write_in_order())
+
+
+async def _frames_sent_in_one_turn_leave_in_one_write_in_order() -> None:
+    sent = asyncio.Event()
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        assert (await receive())["type"] == "websocket.connect"
+        await send({"type": "websocket.accept"})
+        await receive()  # the client's first message
+        for n in range(5):
+            await send({"type": "websocket.send", "text": f"event {n}"})
+        sent.set()
+        await receive()  # disconnect
+
+    protocol, transport, client = await connect(app)
+    client.send_text(b"go")
+    protocol.data_received(b"".join(client.data_to_send()))
+    await asyncio.wait_for(sent.wait(), 1)
+    await asyncio.sleep(0)  # the flush runs at the end of the turn
+    assert len(transport.writes) == 1, "five frames, one write"
+    texts = [frame.data.decode() for frame in frames(client, transport.writes)]
+    assert texts == [f"event {n}" for n in range(5)]
+    protocol.connection_lost(None)
+
+
+def test_a_close_sent_after_frames_follows_them() -> None:
+    asyncio.run(_a_close_sent_after_frames_follows_them())
+
+
+async def _a_close_sent_after_frames_follows_them() -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await send({"type": "websocket.send", "text": "last words"})
+        await send({"type": "websocket.send", "bytes": b"\x00binary"})
+        await send({"type": "websocket.close", "code": 4000, "reason": "restart"})
+
+    protocol, transport, client = await connect(app)
+    for _ in range(10):
+        await asyncio.sleep(0)
+    received = frames(client, transport.writes)
+    assert [frame.opcode for frame in received] == [Opcode.TEXT, Opcode.BINARY, Opcode.CLOSE]
+    assert received[0].data == b"last words" and received[1].data == b"\x00binary"
+    assert client.close_rcvd is not None and client.close_rcvd.code == 4000
+    protocol.connection_lost(None)
+
+
+def test_sends_wait_while_the_transport_is_over_its_high_water_mark() -> None:
+    asyncio.run(_sends_wait_while_the_transport_is_over_its_high_water_mark())
+
+
+async def _sends_wait_while_the_transport_is_over_its_high_water_mark() -> None:
+    sent = asyncio.Event()
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "websocket.accept"})
+        await receive()
+        await send({"type": "websocket.send", "text": "after the pause"})
+        sent.set()
+        await receive()
+
+    protocol, transport, client = await connect(app)
+    protocol.pause_writing()  # what the transport calls when its buffer is full
+    client.send_text(b"go")
+    protocol.data_received(b"".join(client.data_to_send()))
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert not sent.is_set() and transport.writes == []
+    protocol.resume_writing()
+    await asyncio.wait_for(sent.wait(), 1)
+    assert [frame.data for frame in frames(client, transport.writes)] == [b"after the pause"]
+    protocol.connection_lost(None)
