@@ -11,6 +11,7 @@ in one write at the end of it, not one system call each.
 
 from __future__ import annotations
 
+import gc
 import socket
 from typing import Any
 
@@ -37,6 +38,20 @@ def uvicorn_config(app: Starlette, **options: Any) -> uvicorn.Config:
 
 
 class Server(uvicorn.Server):
+    """uvicorn's server; with ``freeze_gc``, what exists once the app has started (modules, the
+    schema, the engine) is moved out of the garbage collector's way (``gc.freeze``), so that a
+    full collection under load scans only what was made since: tens of milliseconds less."""
+
+    def __init__(self, config: uvicorn.Config, *, freeze_gc: bool = False) -> None:
+        super().__init__(config)
+        self.freeze_gc = freeze_gc
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.freeze_gc:
+            gc.collect()
+            gc.freeze()
+
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         node = getattr(getattr(self.config.app, "state", None), "node", None)
         if node is not None:
