@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection
 
-from backchannel.realtime import message_writer
+from backchannel.realtime import message_commands, message_writer
 from backchannel.store import Store, roles
 
 from .conftest import ChatService, authenticate, receive, send
@@ -407,3 +407,59 @@ def test_sends_of_a_batch_that_fails_as_a_whole_are_sent_one_by_one(
     asyncio.run(scenario())
     # One batch failed, with both sends of a key in it.
     assert len(batches.failed) == 1, batches
+
+
+def test_hostile_strings_in_a_burst_are_refused_and_spoil_nothing_else(live: ChatService) -> None:
+    """Lone surrogates (a JSON ``\\ud800`` escape) in the body, channel or key, and a NUL in the
+    key: 20001 each, on both databases; bob's sends right behind them are stored."""
+
+    async def scenario() -> None:
+        alice, bob, channel = await pair(live)
+        async with alice, bob:
+            hostile = [
+                sent(channel, "x\ud800"),
+                sent("general\udfff", "x"),
+                sent(channel, "x", key="k\ud800"),
+                sent(channel, "x", key="k\x00"),
+            ]
+            await burst(alice, [(n + 1, "sendMessage", args) for n, args in enumerate(hostile)])
+            await burst(bob, [(n + 1, "sendMessage", sent(channel, f"b{n}")) for n in range(3)])
+            assert results(await replies(alice, len(hostile))) == [20001] * len(hostile)
+            answers = results(await replies(bob, 3))
+            assert [a["index"] for a in answers] == [0, 1, 2]
+            page = await ok(alice, "getMessages", 9, channel=channel)
+            assert [m["body"] for m in page["items"]] == ["b0", "b1", "b2"]
+
+    asyncio.run(scenario())
+
+
+def test_a_send_that_fails_unexpectedly_fails_alone(
+    live: ChatService, batches: Batches, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch that fails as a whole, and one of its sends then fails on its own with an
+    unexpected error: that send is answered 20500, the others of the batch are stored."""
+    batches.fail_when = lambda batch: len(batch) > 1
+    send_one = message_commands.send_one
+
+    async def failing(session: Any, new: message_commands.NewMessage) -> Any:
+        if new.values["body"] == "boom":
+            raise RuntimeError("a fault in the database driver")
+        return await send_one(session, new)
+
+    monkeypatch.setattr(message_commands, "send_one", failing)
+
+    async def scenario() -> None:
+        alice, bob, channel = await pair(live)
+        async with alice, bob:
+            bodies = ["m0", "boom", "m1", "m2"]
+            await burst(
+                alice, [(n + 1, "sendMessage", sent(channel, b)) for n, b in enumerate(bodies)]
+            )
+            answers = results(await replies(alice, len(bodies)))
+            assert answers[1] == 20500
+            assert [answers[n]["message"]["body"] for n in (0, 2, 3)] == ["m0", "m1", "m2"]
+            events = await heard(bob)
+            assert [e["body"] for e in events] == ["m0", "m1", "m2"]
+
+    asyncio.run(scenario())
+    assert len(batches.failed) == 1

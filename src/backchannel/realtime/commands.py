@@ -48,6 +48,10 @@ def text_arg(args: dict[str, Any], name: str, *, required: bool = False) -> str 
         return None
     if not isinstance(value, str):
         raise BadRequestError(f"{name} must be a string")
+    try:
+        value.encode()
+    except UnicodeEncodeError:  # a lone surrogate, which a JSON \u escape can spell
+        raise BadRequestError(f"{name} must be Unicode text, without lone surrogates") from None
     return value
 
 

@@ -55,8 +55,8 @@ def read_new_message(session: Session, args: dict[str, Any]) -> NewMessage:
     assert channel is not None
     body = text_arg(args, "body", required=True)
     key = text_arg(args, "key")
-    if key is not None and not 0 < len(key) <= MAX_KEY:
-        raise BadRequestError(f"key must be 1 to {MAX_KEY} characters")
+    if key is not None and not (0 < len(key) <= MAX_KEY and "\x00" not in key):
+        raise BadRequestError(f"key must be 1 to {MAX_KEY} characters, without NUL")
     params = form(Body=body, Attributes=attributes_arg(args))
     values = {**message_rules.new_message(params, utcnow()), "from": session.identity, "key": key}
     return NewMessage(channel, key, values)

@@ -121,6 +121,9 @@ class MessageWriter:
                 )
             except BackchannelError as error:
                 send.error = error
+            except Exception:  # this send's alone: the others of the batch go on
+                log.exception("sendMessage failed")
+                send.error = InternalError("internal error")
             await self._publish([send] if send.created else [])
 
     async def _publish(self, created: list[_Send]) -> None:

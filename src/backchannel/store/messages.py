@@ -47,6 +47,8 @@ def create_messages(
     Synchronous, for the live message writer (``Store.write``); ``create_message`` runs it on an
     ``AsyncConnection``.
     """
+    if not values:
+        return []
     allocated = (
         conn.execute(
             update(channels)
