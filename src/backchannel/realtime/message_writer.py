@@ -12,8 +12,9 @@ taken. What a client can observe is unchanged:
   messages take indexes in the order it sent them.
 
 In a batch, a send is allowed by one query (a member whose channel role grants sendMessage,
-``member_may_send``); any other send (refused, or allowed by the service role) is decided
-afterwards on its own, by the general path every command uses. If a batch's transaction fails
+``member_may_send``); any other send (a channel not found, a user not a member, a role
+without the permission) is decided afterwards on its own, by the general path every command
+uses. If a batch's transaction fails
 as a whole (a key committed meanwhile by another node, a lost connection, a deadlock), its
 sends are each retried on their own.
 """
