@@ -13,6 +13,7 @@ control characters, so the newline ends the header safely.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -53,7 +54,9 @@ class Delivery:
     body: str
 
 
+@functools.lru_cache(maxsize=256)
 def parse(message: str) -> Delivery:
+    """The routing header read, once for all the subscribers a message is dispatched to."""
     header, _, body = message.partition("\n")
     kind, channel, index, exclude = header.split("|", 3)
     return Delivery(kind, channel, int(index) if index else None, exclude, body)

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -80,6 +80,28 @@ def message_by_key(
     return dict(row) if row else None
 
 
+def _may_send(column: Any) -> Any:
+    """The channel's SID and the member's channel-role permissions, by ``column`` = :key."""
+    return (
+        select(channels.c.sid, roles.c.permissions)
+        .join(
+            members,
+            (members.c.channel_sid == channels.c.sid)
+            & (members.c.identity == bindparam("identity")),
+        )
+        .join(
+            roles,
+            (roles.c.sid == members.c.role_sid) & (roles.c.service_sid == bindparam("service")),
+        )
+        .where(channels.c.service_sid == bindparam("service"), column == bindparam("key"))
+    )
+
+
+# Built once: a send costs this query, not the building of it.
+_MAY_SEND_BY_SID = _may_send(channels.c.sid)
+_MAY_SEND_BY_NAME = _may_send(channels.c.unique_name)
+
+
 def member_may_send(conn: Connection, service_sid: str, identity: str, key: str) -> str | None:
     """The SID of the channel ``key`` names when ``identity`` is a member whose channel role
     grants sendMessage; None when that does not say yes.
@@ -88,19 +110,11 @@ def member_may_send(conn: Connection, service_sid: str, identity: str, key: str)
     where that would, and None leaves the send to it, which decides every other case (not
     found, not a member, a service role that grants it).
     """
-    column = channels.c.sid if is_sid(key, CHANNEL) else channels.c.unique_name
-    if not could_be_name(key, column):
+    by_sid = is_sid(key, CHANNEL)
+    if not could_be_name(key, channels.c.sid if by_sid else channels.c.unique_name):
         return None
-    query = (
-        select(channels.c.sid, roles.c.permissions)
-        .join(
-            members,
-            (members.c.channel_sid == channels.c.sid) & (members.c.identity == identity),
-        )
-        .join(roles, (roles.c.sid == members.c.role_sid) & (roles.c.service_sid == service_sid))
-        .where(channels.c.service_sid == service_sid, column == key)
-    )
-    row = conn.execute(query).first()
+    query = _MAY_SEND_BY_SID if by_sid else _MAY_SEND_BY_NAME
+    row = conn.execute(query, {"service": service_sid, "identity": identity, "key": key}).first()
     if row is None or "sendMessage" not in json.loads(row.permissions):
         return None
     return str(row.sid)

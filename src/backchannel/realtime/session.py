@@ -61,7 +61,8 @@ class Session:
         self.node = node
         self.websocket = websocket
         self.principal: ChatPrincipal | None = None
-        self.outbox: asyncio.Queue[str] = asyncio.Queue(OUTBOX_FRAMES)
+        self._outbox: deque[str] = deque()  # frames to send, at most OUTBOX_FRAMES
+        self._outbox_filled = asyncio.Event()
         self.subscriptions: dict[str, Subscription] = {}
         self.channels: set[str] = set()
         self._timers: list[asyncio.TimerHandle] = []
@@ -318,22 +319,26 @@ class Session:
         self._enqueue(frame)
 
     def _enqueue(self, frame: str) -> None:
-        try:
-            self.outbox.put_nowait(frame)
-        except asyncio.QueueFull:
+        if len(self._outbox) >= OUTBOX_FRAMES:
             self.close(Close.TOO_SLOW)
+            return
+        self._outbox.append(frame)
+        self._outbox_filled.set()
 
     async def _send_loop(self) -> None:
         with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError):
             while True:
-                await self.websocket.send_text(await self.outbox.get())
+                await self._outbox_filled.wait()
+                self._outbox_filled.clear()
+                while self._outbox:
+                    await self.websocket.send_text(self._outbox.popleft())
 
     async def _flush(self) -> None:
         """Send what is still queued (say, ``tokenExpired``) before the close frame."""
         with contextlib.suppress(Exception):
             async with asyncio.timeout(1.0):
-                while not self.outbox.empty():
-                    await self.websocket.send_text(self.outbox.get_nowait())
+                while self._outbox:
+                    await self.websocket.send_text(self._outbox.popleft())
 
     async def _receive_text(self) -> str:
         message = await self.websocket.receive()

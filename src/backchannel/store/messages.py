@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Integer, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -24,6 +24,18 @@ from backchannel.store.tables import channels, messages
 
 _COLUMNS = tuple(c for c in messages.c if c.name != "id")
 INDEX = messages.c["index"]
+
+# create_messages' statements, built once.
+_ALLOCATE = (
+    update(channels)
+    .where(channels.c.sid == bindparam("channel"), channels.c.service_sid == bindparam("service"))
+    .values(
+        next_message_index=channels.c.next_message_index + bindparam("count", type_=Integer),
+        messages_count=channels.c.messages_count + bindparam("count", type_=Integer),
+    )
+    .returning(channels.c.next_message_index)
+)
+_INSERT = insert(messages)
 
 
 async def create_message(
@@ -49,16 +61,8 @@ def create_messages(
     """
     if not values:
         return []
-    allocated = (
-        conn.execute(
-            update(channels)
-            .where(channels.c.sid == channel_sid, channels.c.service_sid == service_sid)
-            .values(
-                next_message_index=channels.c.next_message_index + len(values),
-                messages_count=channels.c.messages_count + len(values),
-            )
-            .returning(channels.c.next_message_index)
-        )
+    allocated = conn.execute(
+        _ALLOCATE, {"channel": channel_sid, "service": service_sid, "count": len(values)}
     ).scalar_one_or_none()
     if allocated is None:
         raise ChannelNotFoundError(f"Channel {channel_sid} not found")
@@ -75,7 +79,7 @@ def create_messages(
         }
         for n, columns in enumerate(values)
     ]
-    conn.execute(insert(messages), rows)
+    conn.execute(_INSERT, rows)
     return rows
 
 
