@@ -11,11 +11,13 @@ from typing import Any
 
 from uvicorn.server import ServerState
 from websockets.client import ClientProtocol
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
 from websockets.uri import parse_uri
 
 from backchannel.api.serving import CoalescingWebSocketProtocol, uvicorn_config
+from backchannel.realtime.protocol import SEND_TEXTS
 
 
 class RecordingTransport(asyncio.Transport):
@@ -46,9 +48,11 @@ class RecordingTransport(asyncio.Transport):
 
 
 async def connect(
-    app: Any,
+    app: Any, *, compress: bool = False
 ) -> tuple[CoalescingWebSocketProtocol, RecordingTransport, ClientProtocol]:
-    """A protocol serving ``app`` with the handshake done; the client has read the 101."""
+    """A protocol serving ``app`` with the handshake done; the client has read the 101.
+
+    With ``compress`` the client offers permessage-deflate, as browsers do."""
     config = uvicorn_config(app, log_level="warning")
     config.load()
     protocol = CoalescingWebSocketProtocol(
@@ -56,7 +60,8 @@ async def connect(
     )
     transport = RecordingTransport()
     protocol.connection_made(transport)
-    client = ClientProtocol(parse_uri("ws://127.0.0.1:8080/ws"))
+    extensions = [ClientPerMessageDeflateFactory()] if compress else None
+    client = ClientProtocol(parse_uri("ws://127.0.0.1:8080/ws"), extensions=extensions)
     client.send_request(client.connect())
     protocol.data_received(b"".join(client.data_to_send()))
     for _ in range(10):
@@ -150,3 +155,60 @@ async def _sends_wait_while_the_transport_is_over_its_high_water_mark() -> None:
     await asyncio.wait_for(sent.wait(), 1)
     assert [frame.data for frame in frames(client, transport.writes)] == [b"after the pause"]
     protocol.connection_lost(None)
+
+
+def test_texts_handed_over_at_once_go_out_with_the_asgi_sends_in_order() -> None:
+    asyncio.run(_texts_handed_over_at_once_go_out_with_the_asgi_sends_in_order())
+
+
+async def _texts_handed_over_at_once_go_out_with_the_asgi_sends_in_order() -> None:
+    taken: list[bool] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        send_texts = scope["extensions"][SEND_TEXTS]["send"]
+        await receive()
+        await send({"type": "websocket.accept"})
+        await receive()
+        await send({"type": "websocket.send", "text": "one"})
+        taken.append(send_texts(["two", "é" * 100, "x" * 70_000]))
+        await send({"type": "websocket.send", "text": "four"})
+        await receive()
+
+    for compress in (False, True):
+        taken.clear()
+        protocol, transport, client = await connect(app, compress=compress)
+        assert bool(client.extensions) is compress
+        client.send_text(b"go")
+        protocol.data_received(b"".join(client.data_to_send()))
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert taken == [True]
+        assert len(transport.writes) == 1
+        texts = [frame.data.decode() for frame in frames(client, transport.writes)]
+        assert texts == ["one", "two", "é" * 100, "x" * 70_000, "four"]
+        protocol.connection_lost(None)
+
+
+def test_texts_are_refused_while_the_connection_cannot_take_them() -> None:
+    asyncio.run(_texts_are_refused_while_the_connection_cannot_take_them())
+
+
+async def _texts_are_refused_while_the_connection_cannot_take_them() -> None:
+    scopes: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        scopes.append(scope)
+        await receive()
+        await send({"type": "websocket.accept"})
+        await receive()
+
+    protocol, transport, client = await connect(app)
+    send_texts = scopes[0]["extensions"][SEND_TEXTS]["send"]
+    protocol.pause_writing()
+    assert send_texts(["over the high-water mark"]) is False
+    protocol.resume_writing()
+    assert send_texts(["fine"]) is True
+    await asyncio.sleep(0)
+    assert [frame.data for frame in frames(client, transport.writes)] == [b"fine"]
+    protocol.connection_lost(None)
+    assert send_texts(["gone"]) is False

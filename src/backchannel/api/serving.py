@@ -11,18 +11,21 @@ in one write at the end of it, not one system call each.
 
 from __future__ import annotations
 
+import functools
 import gc
 import socket
+import struct
+from collections.abc import Iterable
 from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 from uvicorn._types import ASGISendEvent
-from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-from websockets.exceptions import InvalidState
+from websockets.http11 import Request
+from websockets.protocol import State
 
-from backchannel.realtime.protocol import MAX_FRAME_BYTES
+from backchannel.realtime.protocol import MAX_FRAME_BYTES, SEND_TEXTS
 
 
 def uvicorn_config(app: Starlette, **options: Any) -> uvicorn.Config:
@@ -59,6 +62,19 @@ class Server(uvicorn.Server):
         await super().shutdown(sockets)
 
 
+@functools.lru_cache(maxsize=512)
+def text_frame(text: str) -> bytes:
+    """A whole unmasked, uncompressed text frame (RFC 6455, 5.2), built once for all the
+    connections an event goes to."""
+    payload = text.encode()
+    size = len(payload)
+    if size < 126:
+        return bytes((0x81, size)) + payload
+    if size < 1 << 16:
+        return struct.pack("!BBH", 0x81, 126, size) + payload
+    return struct.pack("!BBQ", 0x81, 127, size) + payload
+
+
 class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
     """Frames sent in one turn of the event loop leave in one write.
 
@@ -68,29 +84,54 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
     ``ServerProtocol``) and schedules one flush for the end of the turn. Whatever else writes —
     a pong, a close, a keepalive ping — takes the whole buffer with it, so frames never change
     order. While the transport is over its high-water mark, sends wait as uvicorn's do.
+
+    The app may also hand over many texts at once, synchronously, through the ``SEND_TEXTS``
+    scope extension: ``send(texts)`` buffers them all and returns True, or returns False when
+    the connection cannot take them now (closing, closed, or over its high-water mark), and
+    the app then sends through ASGI, which waits or raises as usual. Without compression the
+    frame of a text is built once however many connections it goes to (``text_frame``).
     """
 
     _flush_scheduled = False
 
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        if self.response.status_code == 101:  # the app's task starts later, with this scope
+            self.scope["extensions"][SEND_TEXTS] = {"send": self.send_texts}
+
+    def _can_send_now(self) -> bool:
+        return (
+            self.handshake_complete
+            and not self.close_sent
+            and self.initial_response is None
+            and not self.disconnected
+            and self.writable.is_set()
+            and self.conn.state is State.OPEN
+        )
+
+    def send_texts(self, texts: Iterable[str]) -> bool:
+        if not self._can_send_now():
+            return False
+        if self.conn.extensions:  # compressed: each frame is websockets' to make
+            for text in texts:
+                self.conn.send_text(text.encode())
+        else:
+            self.conn.writes.extend(map(text_frame, texts))
+        self._schedule_flush()
+        return True
+
     async def send(self, message: ASGISendEvent) -> None:
-        if (
-            message["type"] != "websocket.send"
-            or not self.handshake_complete
-            or self.close_sent
-            or self.initial_response is not None
-            or self.disconnected
-            or not self.writable.is_set()
-        ):
+        if message["type"] != "websocket.send" or not self._can_send_now():
             await super().send(message)
             return
-        try:
-            data, text = message.get("bytes"), message.get("text")
-            if data is not None:
-                self.conn.send_binary(data)
-            elif text is not None:
-                self.conn.send_text(text.encode())
-        except InvalidState:
-            raise ClientDisconnected() from None
+        data, text = message.get("bytes"), message.get("text")
+        if data is not None:
+            self.conn.send_binary(data)
+        elif text is not None:
+            self.conn.send_text(text.encode())
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
         if not self._flush_scheduled:
             self._flush_scheduled = True
             self.loop.call_soon(self._flush)

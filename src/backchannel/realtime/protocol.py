@@ -16,6 +16,10 @@ from backchannel.tokens import TokenError
 
 MAX_FRAME_BYTES = 64 * 1024
 MAX_REQUEST_ID = 2**53
+SEND_TEXTS = "backchannel.websocket.send_texts"
+"""An ASGI scope extension of ``backchannel serve`` (``api.serving``): many text frames handed
+over at once, without an ASGI message each: ``scope["extensions"][SEND_TEXTS]["send"](texts)``
+returns True when it took them all, False when the app must send through ASGI instead."""
 
 
 class Close(IntEnum):

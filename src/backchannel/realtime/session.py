@@ -22,7 +22,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from backchannel.errors import BackchannelError
 from backchannel.realtime import fanout, objects, protocol
-from backchannel.realtime.protocol import BadRequestError, Close, ProtocolError
+from backchannel.realtime.protocol import SEND_TEXTS, BadRequestError, Close, ProtocolError
 from backchannel.store.access import ChatPrincipal, verify_chat_token
 from backchannel.tokens import TokenError
 
@@ -330,15 +330,23 @@ class Session:
             while True:
                 await self._outbox_filled.wait()
                 self._outbox_filled.clear()
-                while self._outbox:
-                    await self.websocket.send_text(self._outbox.popleft())
+                await self._send_outbox()
+
+    async def _send_outbox(self) -> None:
+        """Send every queued frame: all at once where the server takes them so (``SEND_TEXTS``,
+        ``api.serving``), else one ASGI message each."""
+        send_now = self.websocket.scope.get("extensions", {}).get(SEND_TEXTS, {}).get("send")
+        while self._outbox:
+            if send_now is not None and send_now(self._outbox):
+                self._outbox.clear()
+            else:
+                await self.websocket.send_text(self._outbox.popleft())
 
     async def _flush(self) -> None:
         """Send what is still queued (say, ``tokenExpired``) before the close frame."""
         with contextlib.suppress(Exception):
             async with asyncio.timeout(1.0):
-                while self._outbox:
-                    await self.websocket.send_text(self._outbox.popleft())
+                await self._send_outbox()
 
     async def _receive_text(self) -> str:
         message = await self.websocket.receive()
