@@ -1,7 +1,7 @@
 """Live sessions: a broadcast to N clients at a rising rate, Backchannel vs python-socketio; and
 the memory of idle connections.
 
-    python benchmarks/realtime.py [--clients 100] [--steps 50,75,100,150,200,300,400,600,800]
+    python benchmarks/realtime.py [--clients 100] [--steps 50,75,…,2400,3200]
                                   [--step-seconds 5] [--senders 1] [--client-processes 2]
                                   [--database sqlite|postgresql]
                                   [--idle 10000] [--idle-processes 4] [--idle-concurrency 2]
@@ -13,27 +13,29 @@ Broadcast. Two servers run as subprocesses on free ports of 127.0.0.1:
   SQLite file, or with ``--database postgresql`` on a fresh database on 127.0.0.1:5432 (user
   postgres) dropped afterwards; the request rate limit is raised for the sender;
 - the peer a Python team would otherwise pick: a python-socketio ``AsyncServer`` on uvicorn
-  (ASGI, the same WebSocket implementation and settings as ``backchannel serve``) whose ``send``
+  (ASGI, ``backchannel serve``'s settings but uvicorn's own WebSocket protocol,
+  ``websockets-sansio``, where Backchannel runs its coalescing subclass of it) whose ``send``
   handler re-emits each message to a room and acknowledges it. No authentication, no
   persistence.
 
-``--clients`` receivers (raw WebSocket clients of the ``websockets`` package, without
-compression like the Python SDK, speaking docs/protocol.md and Engine.IO 4 / Socket.IO 5
-respectively) run in ``--client-processes`` processes of their own, so they do not share the
-server's CPU accounting; on Backchannel each authenticates with its own token and joins the
-channel. One sender (its own token; a member too, as is the peer's sender of the room; or
-``--senders`` of them sharing the rate) sends ``sendMessage`` / emits ``send`` at each rate of
-``--steps`` for ``--step-seconds``, without waiting for each acknowledgement (at most one
-second's worth in flight). The send time is in the
-message's attributes, so every receiver measures send→receive latency on the same clock. The
-servers take turns, rate by rate, so machine noise hits both alike. A step falls behind when
-fewer than 97% of its messages were sent on pace, acknowledged, or delivered to every receiver
-within 0.5 s of the step's end, or a receiver was closed; it then gets one retry (the machine is
-shared), and a server that falls behind twice stops rising. Each then runs once more at 80% of
-its top rate, for the latency there. Per step: messages sent, acknowledged (for Backchannel:
-authorized and committed), deliveries (``messageAdded`` frames received by the receivers, the
-sender's own copy not counted), latency p50/p99, the acknowledgement's p99, and the CPU used by
-the server and by the client processes (receivers and sender).
+``--clients`` receivers run in ``--client-processes`` processes of their own, so they do not
+share the server's CPU accounting. They are lean WebSocket clients (``FrameReader``: websockets'
+sans-I/O handshake, then frames read in the callback that received them, no compression)
+speaking docs/protocol.md and Engine.IO 4 / Socket.IO 5 respectively, so that as little of the
+two cores as possible goes to the load; on Backchannel each authenticates with its own token
+and joins the channel. One sender (its own token; a member too, as is the peer's sender of the
+room; or ``--senders`` of them sharing the rate) sends ``sendMessage`` / emits ``send`` at each
+rate of ``--steps`` for ``--step-seconds``, without waiting for each acknowledgement (at most one
+second's worth in flight). The send time is in the message's attributes, so every receiver
+measures send→receive latency on the same clock. The servers take turns, rate by rate, so
+machine noise hits both alike. A step falls behind when fewer than 97% of its messages were sent
+on pace, acknowledged, or delivered to every receiver within 0.5 s of the step's end, or a
+receiver was closed; it then gets one retry (the machine is shared), and a server that falls
+behind twice stops rising. Each then runs once more at 80% of its top rate, for the latency
+there. Per step: messages sent, acknowledged (for Backchannel: authorized and committed),
+deliveries (``messageAdded`` frames received by the receivers, the sender's own copy not
+counted), latency p50/p99, the acknowledgement's p99, and the CPU used by the server and by the
+client processes (receivers and sender).
 
 Idle. A fresh Backchannel server process (file descriptor limit raised to the hard limit) takes
 ``--idle`` authenticated connections with distinct identities (each a user created on first
@@ -71,6 +73,9 @@ from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.client import ClientProtocol
+from websockets.http11 import Response
+from websockets.uri import parse_uri
 
 POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 GRACE = 0.5  # seconds after a step's end by which its deliveries count as "on time"
@@ -80,6 +85,7 @@ BODY = "x" * 40
 # The attributes every message carries, as both servers serialize them (compact JSON).
 STAMP = re.compile(r'"sent":([0-9.]+),"step":(\d+),"until":([0-9.]+)')
 BUCKET = 10_000  # latency histogram buckets per second (0.1 ms)
+DEFAULT_STEPS = "50,75,100,150,200,300,400,600,800,1200,1600,2400,3200"  # msg/s
 
 
 # --- servers -------------------------------------------------------------------------------------
@@ -296,14 +302,131 @@ def ws_url(target: str, port: int) -> str:
     return f"ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket"
 
 
-async def open_client(url: str) -> ClientConnection:
-    # Like the Python SDK: no compression. Keepalive pings as the websockets defaults.
+class FrameReader(asyncio.Protocol):
+    """A lean WebSocket client for the receivers, so that their own CPU disturbs the servers
+    less: after the handshake (websockets' sans-I/O protocol, which also frames what is sent),
+    incoming frames are read here, in the callback that received them, with no task, queue or
+    frame object per frame; each text goes to ``on_text`` (until that is set, to ``recv()``).
+    Pings are answered; a close frame closes the connection."""
+
+    def __init__(self, url: str) -> None:
+        self.ws = ClientProtocol(parse_uri(url), max_size=2**20)
+        self.on_text: Any = None
+        self.held: asyncio.Queue[str] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        self.opened: asyncio.Future[None] = loop.create_future()
+        self.lost: asyncio.Future[None] = loop.create_future()
+        self.transport: asyncio.Transport | None = None
+        self.buffer = b""
+
+    @classmethod
+    async def open(cls, url: str) -> FrameReader:
+        host, port = url.split("//", 1)[1].split("/", 1)[0].split(":")
+        loop = asyncio.get_running_loop()
+        _, reader = await loop.create_connection(lambda: cls(url), host, int(port))
+        async with asyncio.timeout(60):
+            await reader.opened
+        return reader
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.ws.send_request(self.ws.connect())
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer + data if self.buffer else data
+        if not self.opened.done():
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                self.buffer = buffer
+                return
+            self.ws.receive_data(buffer[: end + 4])
+            events = self.ws.events_received()
+            if not (events and isinstance(events[0], Response) and events[0].status_code == 101):
+                self.opened.set_exception(RuntimeError(f"no WebSocket: {buffer[:200]!r}"))
+                assert self.transport is not None
+                self.transport.close()
+                return
+            self.opened.set_result(None)
+            buffer = buffer[end + 4 :]
+        self.buffer = self._read_frames(buffer)
+        self._flush()
+
+    def _read_frames(self, buffer: bytes) -> bytes:
+        """Handle the whole frames at the start of ``buffer``; the rest, to wait for more."""
+        pos, size_of_buffer = 0, len(buffer)
+        while size_of_buffer - pos >= 2:
+            opcode, size, start = buffer[pos] & 0x0F, buffer[pos + 1] & 0x7F, pos + 2
+            if size >= 126:  # the length follows in 2 or 8 bytes
+                start += 2 if size == 126 else 8
+                if start > size_of_buffer:
+                    break
+                size = int.from_bytes(buffer[pos + 2 : start], "big")
+            if start + size > size_of_buffer:
+                break
+            payload, pos = buffer[start : start + size], start + size
+            if opcode == 0x1:  # text (the servers never fragment)
+                text = payload.decode()
+                if self.on_text is None:
+                    self.held.put_nowait(text)
+                else:
+                    self.on_text(text)
+            elif opcode == 0x9:  # ping
+                self.ws.send_pong(payload)
+            elif opcode == 0x8:  # close
+                assert self.transport is not None
+                self.transport.close()
+                return b""
+        return buffer[pos:]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        for future in (self.opened, self.lost):
+            if not future.done():
+                future.set_result(None)
+
+    def _flush(self) -> None:
+        data = self.ws.data_to_send()
+        if self.transport is not None and data:
+            if data[-1] == b"":  # the protocol's end of stream: the close handshake is done
+                self.transport.write(b"".join(data))
+                self.transport.close()
+            else:
+                self.transport.write(b"".join(data))
+
+    def send_now(self, text: str) -> None:
+        self.ws.send_text(text.encode())
+        self._flush()
+
+    async def send(self, text: str) -> None:
+        self.send_now(text)
+
+    async def recv(self) -> str:
+        return await self.held.get()
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.ws.send_close(1000)
+            self._flush()
+            async with asyncio.timeout(2):
+                await self.lost
+        if self.transport is not None:
+            self.transport.close()
+
+
+async def open_client(url: str, *, lean: bool = False) -> Any:
+    """A ``websockets`` client (like the Python SDK: no compression; keepalive pings as its
+    defaults), or with ``lean`` a ``FrameReader``; both ``await send(text)``, ``await recv()``."""
+    if lean:
+        return await FrameReader.open(url)
     return await connect(url, compression=None, max_size=2**20, open_timeout=60, max_queue=None)
 
 
-async def backchannel_session(url: str, token: str, channel: str | None) -> ClientConnection:
+async def backchannel_session(
+    url: str, token: str, channel: str | None, *, lean: bool = False
+) -> Any:
     """Authenticated (and a member of ``channel``) on return."""
-    ws = await open_client(url)
+    ws = await open_client(url, lean=lean)
     await ws.send(json.dumps({"cmd": "authenticate", "args": {"token": token}}))
     ready = await ws.recv()
     if not str(ready).startswith('{"event":"ready"'):
@@ -319,9 +442,9 @@ async def backchannel_session(url: str, token: str, channel: str | None) -> Clie
     return ws
 
 
-async def socketio_session(url: str) -> ClientConnection:
+async def socketio_session(url: str, *, lean: bool = False) -> Any:
     """Connected to the default namespace and in the room on return."""
-    ws = await open_client(url)
+    ws = await open_client(url, lean=lean)
     opened = str(await ws.recv())
     if not opened.startswith("0"):
         raise RuntimeError(f"no Engine.IO open packet: {opened[:200]}")
@@ -404,39 +527,50 @@ async def _receivers(pipe: Connection, spec: ReceiverSpec) -> None:
         bucket = int((now - sent) * BUCKET)
         count.hist[bucket] = count.hist.get(bucket, 0) + 1
 
-    async def read_backchannel(ws: ClientConnection) -> None:
-        with contextlib.suppress(Exception):
-            async for frame in ws:
-                if isinstance(frame, str) and frame.startswith('{"event":"messageAdded"'):
-                    seen("backchannel", frame)
-        closed["backchannel"] += 1
+    def on_backchannel(frame: str) -> None:
+        if frame.startswith('{"event":"messageAdded"'):
+            seen("backchannel", frame)
 
-    async def read_socketio(ws: ClientConnection) -> None:
-        with contextlib.suppress(Exception):
-            async for frame in ws:
-                if not isinstance(frame, str):
-                    continue
-                if frame.startswith('42["message"'):
-                    seen("socketio", frame)
-                elif frame == "2":
-                    await ws.send("3")
-        closed["socketio"] += 1
+    def on_socketio(reader: FrameReader) -> Any:
+        def on_text(frame: str) -> None:
+            if frame.startswith('42["message"'):
+                seen("socketio", frame)
+            elif frame == "2":
+                reader.send_now("3")
+
+        return on_text
+
+    def count_close(target: str) -> Any:
+        def closed_once(_: Any) -> None:
+            closed[target] += 1
+
+        return closed_once
 
     limit = asyncio.Semaphore(20)
 
-    async def bounded(coro: Any) -> ClientConnection:
+    async def bounded(coro: Any) -> FrameReader:
         async with limit:
             return await coro  # type: ignore[no-any-return]
 
     # Backchannel receivers join one at a time after authenticating in parallel.
     sockets = await asyncio.gather(
-        *(bounded(backchannel_session(spec.backchannel_url, t, spec.channel)) for t in spec.tokens)
+        *(
+            bounded(backchannel_session(spec.backchannel_url, t, spec.channel, lean=True))
+            for t in spec.tokens
+        )
     )
     peers = await asyncio.gather(
-        *(bounded(socketio_session(spec.socketio_url)) for _ in range(spec.socketio_clients))
+        *(
+            bounded(socketio_session(spec.socketio_url, lean=True))
+            for _ in range(spec.socketio_clients)
+        )
     )
-    readers = [asyncio.create_task(read_backchannel(ws)) for ws in sockets]
-    readers += [asyncio.create_task(read_socketio(ws)) for ws in peers]
+    for reader in sockets:
+        reader.on_text = on_backchannel
+        reader.lost.add_done_callback(count_close("backchannel"))
+    for reader in peers:
+        reader.on_text = on_socketio(reader)
+        reader.lost.add_done_callback(count_close("socketio"))
     pipe.send("ready")
     loop = asyncio.get_running_loop()
     while True:
@@ -446,12 +580,7 @@ async def _receivers(pipe: Connection, spec: ReceiverSpec) -> None:
         elif command == "stop":
             pipe.send(counts)
             break
-    for ws in [*sockets, *peers]:
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(2):
-                await ws.close()
-    for reader in readers:
-        reader.cancel()
+    await asyncio.gather(*(reader.close() for reader in [*sockets, *peers]))
 
 
 class Receivers:
@@ -518,7 +647,7 @@ class Receivers:
 class Sender:
     """One connection sending at a paced rate, at most one second's worth unacknowledged."""
 
-    def __init__(self, target: str, ws: ClientConnection, channel: str = "") -> None:
+    def __init__(self, target: str, ws: FrameReader, channel: str = "") -> None:
         self.target = target
         self.ws = ws
         self.channel = channel
@@ -529,36 +658,33 @@ class Sender:
         self.errors = 0
         self.first_error = ""
         self.changed = asyncio.Event()
-        self.reader = asyncio.create_task(self._read())
+        ws.on_text = self._on_text
 
-    async def _read(self) -> None:
-        async for frame in self.ws:
-            if not isinstance(frame, str):
-                continue
-            now = time.perf_counter()
-            if self.target == "backchannel":
-                if not frame.startswith('{"id":'):
-                    continue
-                reply = json.loads(frame)
-                ok, request_id = reply["ok"], reply["id"]
-                if not ok and not self.first_error:
-                    self.first_error = frame[:300]
-            else:
-                if frame == "2":
-                    await self.ws.send("3")
-                    continue
-                if not frame.startswith("43"):
-                    continue
-                ok, request_id = True, int(frame[2 : frame.index("[")])
-            started = self.sent_at.pop(request_id, None)
-            if started is None:
-                continue
-            if ok:
-                self.acked += 1
-                self.ack_latencies.append(now - started)
-            else:
-                self.errors += 1
-            self.changed.set()
+    def _on_text(self, frame: str) -> None:
+        now = time.perf_counter()
+        if self.target == "backchannel":
+            if not frame.startswith('{"id":'):
+                return
+            reply = json.loads(frame)
+            ok, request_id = reply["ok"], reply["id"]
+            if not ok and not self.first_error:
+                self.first_error = frame[:300]
+        else:
+            if frame == "2":
+                self.ws.send_now("3")
+                return
+            if not frame.startswith("43"):
+                return
+            ok, request_id = True, int(frame[2 : frame.index("[")])
+        started = self.sent_at.pop(request_id, None)
+        if started is None:
+            return
+        if ok:
+            self.acked += 1
+            self.ack_latencies.append(now - started)
+        else:
+            self.errors += 1
+        self.changed.set()
 
     def frame(self, request_id: int, attributes: dict[str, Any]) -> str:
         body = f"message {request_id} {BODY}"
@@ -596,7 +722,7 @@ class Sender:
             self.next_id += 1
             attributes = {"sent": round(time.time(), 6), "step": step, "until": round(wall_end, 6)}
             self.sent_at[request_id] = time.perf_counter()
-            await self.ws.send(self.frame(request_id, attributes))
+            self.ws.send_now(self.frame(request_id, attributes))
             sent += 1
         return sent, wall_end
 
@@ -640,10 +766,7 @@ class Senders:
         await asyncio.gather(*(s.drain(timeout) for s in self.senders))
 
     async def close(self) -> None:
-        for sender in self.senders:
-            sender.reader.cancel()
-            with contextlib.suppress(Exception):
-                await sender.ws.close()
+        await asyncio.gather(*(sender.ws.close() for sender in self.senders))
 
 
 # --- the broadcast -------------------------------------------------------------------------------
@@ -727,7 +850,7 @@ async def broadcast(
 ) -> list[Step]:
     n = args.clients
     bc_url, io_url = ws_url("backchannel", ours.port), ws_url("socketio", theirs.port)
-    senders_bc = [await backchannel_session(bc_url, bc.token("sender-0"), None)]
+    senders_bc = [await backchannel_session(bc_url, bc.token("sender-0"), None, lean=True)]
     create = {"id": 1, "cmd": "createChannel", "args": {"friendly_name": "bench"}}
     await senders_bc[0].send(json.dumps(create))
     while True:
@@ -738,8 +861,10 @@ async def broadcast(
         raise RuntimeError(f"createChannel failed: {reply}")
     channel = reply["result"]["channel"]["sid"]
     for i in range(1, args.senders):
-        senders_bc.append(await backchannel_session(bc_url, bc.token(f"sender-{i}"), channel))
-    senders_io = [await socketio_session(io_url) for _ in range(args.senders)]
+        senders_bc.append(
+            await backchannel_session(bc_url, bc.token(f"sender-{i}"), channel, lean=True)
+        )
+    senders_io = [await socketio_session(io_url, lean=True) for _ in range(args.senders)]
 
     tokens = [bc.token(f"receiver-{i}") for i in range(n)]
     per = -(-n // args.client_processes)
@@ -1054,7 +1179,7 @@ def main() -> None:
     parser.add_argument(
         "--steps",
         type=lambda s: [float(x) for x in s.split(",")],
-        default=[50.0, 75.0, 100.0, 150.0, 200.0, 300.0, 400.0, 600.0, 800.0],
+        default=[float(r) for r in DEFAULT_STEPS.split(",")],
         help="rising send rates, messages/s (comma-separated)",
     )
     parser.add_argument("--step-seconds", type=float, default=5.0)

@@ -11,7 +11,8 @@ from typing import Any
 
 
 def _date(value: datetime | None) -> str | None:
-    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``2026-11-27T23:33:12Z`` (stored dates are naive UTC)."""
+    return None if value is None else value.isoformat(timespec="seconds") + "Z"
 
 
 def _attributes(text: str | None) -> Any:
