@@ -108,7 +108,9 @@ class MessageWriter:
         try:
             undecided = await self.node.store.write(_commit, pending)
         except Exception:
-            log.warning("sendMessage: a batch of %d failed; one at a time", len(pending))
+            log.warning(
+                "sendMessage: a batch of %d failed; one at a time", len(pending), exc_info=True
+            )
             for send in pending:
                 send.message, send.created, send.error = None, False, None
             undecided = pending
@@ -117,9 +119,7 @@ class MessageWriter:
         for send in undecided:
             assert send.new is not None
             try:
-                send.message, send.created = await message_commands.send_one(
-                    send.session, send.new
-                )
+                send.message, send.created = await message_commands.send_one(send.session, send.new)
             except BackchannelError as error:
                 send.error = error
             except Exception:  # this send's alone: the others of the batch go on

@@ -4,9 +4,9 @@ A session is three things running together: the receive loop (requests, answered
 ``sendMessage`` requests go to the node's ``MessageWriter`` and the loop reads on, so that one
 sender's messages can be committed together), the send loop (draining a bounded outbox, so one
 slow client can never hold up the others), and broker subscriptions that put events in the
-outbox. Token timers warn before expiry and close at
-expiry; ``updateToken`` re-arms them. Whatever goes wrong inside a request becomes an error
-reply; whatever goes wrong with the socket ends this session only.
+outbox. Token timers warn before expiry and close at expiry; ``updateToken`` re-arms them.
+Whatever goes wrong inside a request becomes an error reply; whatever goes wrong with the socket
+ends this session only.
 """
 
 from __future__ import annotations
