@@ -58,15 +58,11 @@ import json
 import multiprocessing
 import os
 import re
-import resource
-import secrets
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -77,7 +73,16 @@ from websockets.client import ClientProtocol
 from websockets.http11 import Response
 from websockets.uri import parse_uri
 
-POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+from harness import (
+    Server,
+    free_port,
+    postgres_database,
+    process_cpu,
+    raise_fd_limit,
+    read_env_file,
+    server_process,
+)
+
 GRACE = 0.5  # seconds after a step's end by which its deliveries count as "on time"
 KEPT_UP = 0.97
 ROOM = "bench"
@@ -89,106 +94,6 @@ DEFAULT_STEPS = "50,75,100,150,200,300,400,600,800,1200,1600,2400,3200"  # msg/s
 
 
 # --- servers -------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def raise_fd_limit() -> None:
-    """The soft limit of open files up to the hard one (servers' preexec, client processes)."""
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-def http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
-def process_cpu(pid: int) -> float:
-    """CPU seconds the process has used so far (user + system, all threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-@dataclass
-class Server:
-    name: str
-    port: int
-    proc: subprocess.Popen[bytes]
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def rss(self) -> int:
-        """Resident set size in bytes (``VmRSS`` of /proc/PID/status)."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        raise RuntimeError("no VmRSS")
-
-    def cpu(self) -> float:
-        return process_cpu(self.pid)
-
-
-@contextlib.contextmanager
-def server_process(
-    name: str, args: list[str], env: dict[str, str], log: Path, ready_url: str, port: int
-) -> Iterator[Server]:
-    """A server subprocess, ready when ``ready_url`` answers 200; stopped with SIGTERM on exit."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(  # noqa: S603
-            args, env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=raise_fd_limit
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while not http_ok(ready_url):
-            if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited; see {log}:\n{log.read_text()[-2000:]}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{name} did not start within 60 s; see {log}")
-            time.sleep(0.1)
-        yield Server(name, port, proc)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    lines = path.read_text().splitlines()
-    return dict(line.split("=", 1) for line in lines if "=" in line)
-
-
-@contextlib.contextmanager
-def postgres_database() -> Iterator[str]:
-    """A fresh database on 127.0.0.1:5432, dropped afterwards."""
-    import asyncpg
-
-    name = f"backchannel_bench_{secrets.token_hex(6)}"
-
-    async def admin(statement: str) -> None:
-        conn = await asyncpg.connect(POSTGRES_ADMIN_DSN, timeout=5)
-        try:
-            await conn.execute(statement)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @dataclass
@@ -1216,6 +1121,8 @@ def main() -> None:
             run(f"sqlite:///{work / 'bench.db'}", work, args)
         else:
             with postgres_database() as url:
+                if url is None:
+                    raise SystemExit("--database postgresql needs PostgreSQL on 127.0.0.1:5432")
                 run(url, work, args)
 
 

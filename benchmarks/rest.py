@@ -29,13 +29,12 @@ import asyncio
 import contextlib
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,8 +47,8 @@ from starlette.routing import Route
 
 from backchannel.api.calls import read_params
 from backchannel.store.db import create_engine
+from harness import free_port, postgres_database, read_env_file, server_process
 
-POSTGRES_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 UVICORN = {"lifespan": "on", "ws": "none", "log_level": "info", "proxy_headers": False}
 PAGE = 50
 
@@ -114,71 +113,8 @@ def run_floor(database_url: str, port: int) -> None:
 # --- servers ---------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def process(args: list[str], env: dict[str, str], log: Path, url: str) -> Iterator[None]:
-    """A server subprocess, ready when ``url`` answers 200; stopped with SIGTERM on exit."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{args[1:3]} exited; see {log}:\n{log.read_text()[-2000:]}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(url, timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{args[1:3]} did not start within 60 s; see {log}")
-            time.sleep(0.1)
-        yield
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def backchannel(args: list[str]) -> list[str]:
     return [sys.executable, "-m", "backchannel", *args]
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    lines = path.read_text().splitlines()
-    return dict(line.split("=", 1) for line in lines if "=" in line)
-
-
-@contextlib.contextmanager
-def postgres_database() -> Iterator[str | None]:
-    """A fresh database on 127.0.0.1:5432, dropped afterwards; None when unreachable."""
-    import asyncpg
-
-    name = f"backchannel_bench_{secrets.token_hex(6)}"
-
-    async def admin(statement: str) -> None:
-        conn = await asyncpg.connect(POSTGRES_ADMIN_DSN, timeout=5)
-        try:
-            await conn.execute(statement)
-        finally:
-            await conn.close()
-
-    try:
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
-        print(f"postgresql: skipped, 127.0.0.1:5432 is not reachable ({exc})")
-        yield None
-        return
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 # --- load ------------------------------------------------------------------------------------
@@ -311,8 +247,10 @@ def bench_backend(database_url: str, work: Path, args: argparse.Namespace) -> di
     serve = backchannel(["serve", "--host", "127.0.0.1", "--port", str(ours)])
     peer = [sys.executable, __file__, "--floor", database_url, "--port", str(floor)]
     with (
-        process(serve, env, work / "backchannel.log", f"{ours_url}/healthz"),
-        process(peer, env, work / "floor.log", f"{floor_url}/messages"),
+        server_process(
+            "backchannel", serve, env, work / "backchannel.log", f"{ours_url}/healthz", ours
+        ),
+        server_process("floor", peer, env, work / "floor.log", f"{floor_url}/messages", floor),
     ):
         auth = (creds["TWILIO_ACCOUNT_SID"], creds["TWILIO_AUTH_TOKEN"])
         service = creds["TWILIO_CHAT_SERVICE_SID"]
