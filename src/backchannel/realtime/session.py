@@ -16,6 +16,7 @@ import contextlib
 import logging
 import time
 from collections import deque
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -63,6 +64,8 @@ class Session:
         self.principal: ChatPrincipal | None = None
         self._outbox: deque[str] = deque()  # frames to send, at most OUTBOX_FRAMES
         self._outbox_filled = asyncio.Event()
+        extension = websocket.scope.get("extensions", {}).get(SEND_TEXTS, {})
+        self._send_texts: Callable[[Iterable[str]], bool] | None = extension.get("send")
         self.subscriptions: dict[str, Subscription] = {}
         self.channels: set[str] = set()
         self._timers: list[asyncio.TimerHandle] = []
@@ -335,9 +338,8 @@ class Session:
     async def _send_outbox(self) -> None:
         """Send every queued frame: all at once where the server takes them so (``SEND_TEXTS``,
         ``api.serving``), else one ASGI message each."""
-        send_now = self.websocket.scope.get("extensions", {}).get(SEND_TEXTS, {}).get("send")
         while self._outbox:
-            if send_now is not None and send_now(self._outbox):
+            if self._send_texts is not None and self._send_texts(self._outbox):
                 self._outbox.clear()
             else:
                 await self.websocket.send_text(self._outbox.popleft())
