@@ -9,7 +9,9 @@ loop) and try again, and give up after ``SQLITE_BUSY_TIMEOUT_MS``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import shutil
 import sqlite3
 import threading
 import time
@@ -309,5 +311,48 @@ def test_sqlite_write_gives_up_after_the_busy_timeout(
                 message_store.create_messages, service_sid, channel_sid, [new_message("y")]
             )
             assert [m["index"] for m in created] == [0]
+
+    asyncio.run(scenario())
+
+
+def _rows_in_database_file(path: Path, copy: Path) -> int:
+    """Messages in the database file itself, leaving out what only its WAL holds (a copy of the
+    file alone is opened)."""
+    shutil.copyfile(path, copy)
+    with contextlib.closing(sqlite3.connect(copy)) as conn:
+        tables = conn.execute("SELECT name FROM sqlite_master WHERE name = 'messages'")
+        if tables.fetchone() is None:  # the schema itself is still only in the WAL
+            return 0
+        return int(conn.execute("SELECT count(*) FROM messages").fetchone()[0])
+
+
+def test_sqlite_writes_are_checkpointed_off_the_loop_not_by_their_commits(
+    sqlite_store_factory: tuple[StoreFactory, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer's commits do not checkpoint the WAL (that waits for the disk, on the event
+    loop): between two of its checkpoints the WAL grows past SQLite's own threshold of 1,000
+    pages. Once the interval has passed, the next commit has the WAL copied into the database
+    file by a checkpoint of its own, and every message is there."""
+    factory, path = sqlite_store_factory
+    wal = path.with_name(path.name + "-wal")
+    page_size = 4096
+
+    async def scenario() -> None:
+        async with factory() as store:
+            service_sid, channel_sid = await new_channel(store)
+            monkeypatch.setattr(db, "CHECKPOINT_INTERVAL", 3600.0)
+            batch = [new_message("x" * 2000) for _ in range(100)]
+            for _ in range(30):  # about 6 MB: 1,500 pages and more
+                await store.write(message_store.create_messages, service_sid, channel_sid, batch)
+            assert wal.stat().st_size > 1200 * page_size
+            assert _rows_in_database_file(path, path.with_name("copy.db")) < 3000
+
+            monkeypatch.setattr(db, "CHECKPOINT_INTERVAL", 0.1)
+            await asyncio.sleep(0.2)
+            await store.write(message_store.create_messages, service_sid, channel_sid, batch)
+            deadline = time.monotonic() + 10
+            while _rows_in_database_file(path, path.with_name("copy.db")) < 3100:
+                assert time.monotonic() < deadline, "the WAL was not checkpointed"
+                await asyncio.sleep(0.05)
 
     asyncio.run(scenario())

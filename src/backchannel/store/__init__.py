@@ -51,7 +51,7 @@ class Store:
         await db.ping(self.engine)
 
     async def close(self) -> None:
-        self._writer.close()
+        await self._writer.close()
         await self.engine.dispose()
 
 

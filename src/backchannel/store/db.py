@@ -10,6 +10,9 @@ the async engine, on SQLite on the event loop itself (see its docstring).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -26,8 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from backchannel.config import async_url
 
+log = logging.getLogger(__name__)
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+CHECKPOINT_INTERVAL = 1.0  # seconds, at least, between checkpoints of the writer's commits
 T = TypeVar("T")
 
 
@@ -47,7 +53,12 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     _configure_sqlite_connections(engine.sync_engine, SQLITE_BUSY_TIMEOUT_MS)
 
 
-def _configure_sqlite_connections(engine: Engine, busy_timeout_ms: int) -> None:
+def _configure_sqlite_connections(
+    engine: Engine, busy_timeout_ms: int, *, checkpoints: bool = True
+) -> None:
+    """Pragmas for every connection; without ``checkpoints`` its commits never checkpoint the
+    WAL (someone else must)."""
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control away from the driver so BEGIN IMMEDIATE can be issued below.
@@ -57,6 +68,8 @@ def _configure_sqlite_connections(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if not checkpoints:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -100,16 +113,25 @@ class Writer:
     as its statements take, about a millisecond for a batch of messages. Through aiosqlite the
     same transaction takes three or four hops to its thread per statement, each waiting for
     a turn of a busy event loop.
+
+    Its commits never checkpoint the WAL: a checkpoint waits for the disk (``fsync``, about
+    10 ms here, every thousand pages written), which on the event loop would stall every
+    session. Instead, after a commit, at most once every ``CHECKPOINT_INTERVAL`` seconds and
+    one at a time, a passive checkpoint runs on a thread of the default executor.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._sqlite: Engine | None = None
         self._connection: Connection | None = None
+        self._checkpoint: asyncio.Future[None] | None = None
+        self._checkpointed_at = float("-inf")
+        self._path = ""
         url = engine.url
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            self._path = str(url.database)
             self._sqlite = create_sync_engine(url.set(drivername="sqlite+pysqlite"))
-            _configure_sqlite_connections(self._sqlite, busy_timeout_ms=0)
+            _configure_sqlite_connections(self._sqlite, busy_timeout_ms=0, checkpoints=False)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         if self._sqlite is None:
@@ -130,11 +152,35 @@ class Writer:
             await asyncio.sleep(pause)
             pause = min(2 * pause, 0.02)
         with transaction:
-            return fn(conn, *args)
+            result = fn(conn, *args)
+        self._checkpoint_soon()
+        return result
 
-    def close(self) -> None:
+    def _checkpoint_soon(self) -> None:
+        if self._checkpoint is not None and not self._checkpoint.done():
+            return
+        now = time.monotonic()
+        if now - self._checkpointed_at < CHECKPOINT_INTERVAL:
+            return
+        self._checkpointed_at = now
+        loop = asyncio.get_running_loop()
+        self._checkpoint = loop.run_in_executor(None, _checkpoint, self._path)
+
+    async def close(self) -> None:
+        if self._checkpoint is not None:
+            await self._checkpoint
         if self._connection is not None:
             self._connection.close()
             self._connection = None
         if self._sqlite is not None:
             self._sqlite.dispose()
+
+
+def _checkpoint(path: str) -> None:
+    """Copy what the WAL holds into the database file, as far as readers allow (``PASSIVE``:
+    it neither waits for nor blocks anyone); a checkpoint that cannot run now is skipped."""
+    try:
+        with contextlib.closing(sqlite3.connect(path, timeout=0)) as connection:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    except sqlite3.Error as error:
+        log.debug("WAL checkpoint skipped: %s", error)
