@@ -2,11 +2,12 @@
 
 A session is three things running together: the receive loop (requests, answered in order;
 ``sendMessage`` requests go to the node's ``MessageWriter`` and the loop reads on, so that one
-sender's messages can be committed together), the send loop (draining a bounded outbox, so one
-slow client can never hold up the others), and broker subscriptions that put events in the
-outbox. Token timers warn before expiry and close at expiry; ``updateToken`` re-arms them.
-Whatever goes wrong inside a request becomes an error reply; whatever goes wrong with the socket
-ends this session only.
+sender's messages can be committed together), a bounded outbox (so one slow client can never
+hold up the others) whose frames are handed to the server once per turn of the event loop, or
+sent by the send loop through ASGI while the socket cannot take them, and broker subscriptions
+that put events in the outbox. Token timers warn before expiry and close at expiry;
+``updateToken`` re-arms them. Whatever goes wrong inside a request becomes an error reply;
+whatever goes wrong with the socket ends this session only.
 """
 
 from __future__ import annotations
@@ -63,7 +64,9 @@ class Session:
         self.websocket = websocket
         self.principal: ChatPrincipal | None = None
         self._outbox: deque[str] = deque()  # frames to send, at most OUTBOX_FRAMES
-        self._outbox_filled = asyncio.Event()
+        self._outbox_filled = asyncio.Event()  # for the send loop: frames to send through ASGI
+        self._hand_over_scheduled = False
+        self._sending_through_asgi = False
         extension = websocket.scope.get("extensions", {}).get(SEND_TEXTS, {})
         self._send_texts: Callable[[Iterable[str]], bool] | None = extension.get("send")
         self.subscriptions: dict[str, Subscription] = {}
@@ -326,7 +329,26 @@ class Session:
             self.close(Close.TOO_SLOW)
             return
         self._outbox.append(frame)
-        self._outbox_filled.set()
+        if not self._hand_over_scheduled:
+            self._hand_over_scheduled = True
+            asyncio.get_running_loop().call_soon(self._hand_over)
+
+    def _hand_over(self) -> None:
+        """Once per turn of the event loop with frames queued: hand them all to the server at
+        once (``SEND_TEXTS``), with no task to wake; where it cannot take them now (or there is
+        no such extension), the send loop sends them through ASGI, waiting as that does."""
+        self._hand_over_scheduled = False
+        if not self._outbox:
+            return
+        if (
+            not self._sending_through_asgi
+            and self._send_texts is not None
+            and self._send_texts(self._outbox)
+        ):
+            self._outbox.clear()
+        else:
+            self._sending_through_asgi = True  # until the outbox is empty: order is kept
+            self._outbox_filled.set()
 
     async def _send_loop(self) -> None:
         with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError):
@@ -334,6 +356,7 @@ class Session:
                 await self._outbox_filled.wait()
                 self._outbox_filled.clear()
                 await self._send_outbox()
+                self._sending_through_asgi = False
 
     async def _send_outbox(self) -> None:
         """Send every queued frame: all at once where the server takes them so (``SEND_TEXTS``,

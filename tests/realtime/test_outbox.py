@@ -1,0 +1,101 @@
+"""A session's outgoing frames: handed to the server at once, once per turn of the event loop,
+or, while the server cannot take them (say, its socket is over the high-water mark), sent
+through ASGI one by one; in their order either way, and the first way again once the backlog
+is gone.
+
+The session runs here against a stand-in WebSocket whose ``SEND_TEXTS`` extension can be told
+to refuse, and whose ASGI sends can be held, so each way and each switch can be watched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from types import SimpleNamespace
+from typing import Any
+
+from backchannel.realtime.protocol import SEND_TEXTS
+from backchannel.realtime.session import Session
+
+
+class StandInWebSocket:
+    def __init__(self) -> None:
+        self.scope: dict[str, Any] = {"extensions": {SEND_TEXTS: {"send": self.send_texts}}}
+        self.taking = True
+        self.handed_over: list[list[str]] = []  # one list per call of SEND_TEXTS
+        self.sent: list[str] = []  # through ASGI
+        self.received: list[str] = []  # both, in the order they came
+        self.asgi_open = asyncio.Event()
+        self.asgi_open.set()
+
+    def send_texts(self, texts: Iterable[str]) -> bool:
+        if not self.taking:
+            return False
+        self.handed_over.append(list(texts))
+        self.received += self.handed_over[-1]
+        return True
+
+    async def send_text(self, text: str) -> None:
+        await self.asgi_open.wait()
+        self.sent.append(text)
+        self.received.append(text)
+
+
+async def turns(n: int = 5) -> None:
+    for _ in range(n):
+        await asyncio.sleep(0)
+
+
+def test_frames_of_one_turn_are_handed_over_in_one_call() -> None:
+    async def scenario() -> None:
+        websocket = StandInWebSocket()
+        session = Session(SimpleNamespace(burst=10), websocket)  # type: ignore[arg-type]
+        for i in range(5):
+            session.reply(f"frame {i}")
+        assert websocket.handed_over == []  # at the end of the turn, not per frame
+        await turns()
+        assert websocket.handed_over == [[f"frame {i}" for i in range(5)]]
+        session.reply("next turn")
+        await turns()
+        assert websocket.handed_over[1:] == [["next turn"]]
+        assert websocket.sent == []
+
+    asyncio.run(scenario())
+
+
+def test_frames_go_through_asgi_while_refused_and_never_overtake_each_other() -> None:
+    async def scenario() -> None:
+        websocket = StandInWebSocket()
+        session = Session(SimpleNamespace(burst=10), websocket)  # type: ignore[arg-type]
+        send_loop = asyncio.create_task(session._send_loop())
+        try:
+            session.reply("taken")
+            await turns()
+            websocket.taking = False  # over the high-water mark
+            websocket.asgi_open.clear()  # … and ASGI sends wait for the socket
+            session.reply("refused 1")
+            session.reply("refused 2")
+            await turns()
+            assert websocket.received == ["taken"]
+
+            # The server could take frames again, but "refused 1" is still on its way through
+            # ASGI: what comes now must wait behind it.
+            websocket.taking = True
+            session.reply("after")
+            await turns()
+            assert websocket.received == ["taken"]
+            assert websocket.handed_over == [["taken"]]
+
+            websocket.asgi_open.set()
+            await turns(20)
+            assert websocket.received == ["taken", "refused 1", "refused 2", "after"]
+
+            # The backlog is gone: frames are handed over at once again.
+            session.reply("at once")
+            await turns()
+            assert websocket.handed_over[-1] == ["at once"]
+            assert websocket.received[-1] == "at once"
+        finally:
+            send_loop.cancel()
+
+    asyncio.run(scenario())
