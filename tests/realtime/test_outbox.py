@@ -10,12 +10,16 @@ to refuse, and whose ASGI sends can be held, so each way and each switch can be 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterable
 from types import SimpleNamespace
 from typing import Any
 
+from backchannel.realtime import events, fanout
 from backchannel.realtime.protocol import SEND_TEXTS
 from backchannel.realtime.session import Session
+
+from .test_fanout import message
 
 
 class StandInWebSocket:
@@ -97,5 +101,32 @@ def test_frames_go_through_asgi_while_refused_and_never_overtake_each_other() ->
             assert websocket.received[-1] == "at once"
         finally:
             send_loop.cancel()
+
+    asyncio.run(scenario())
+
+
+def test_a_resumed_session_sends_each_message_once_when_a_batch_overlaps_its_replay() -> None:
+    """While a session replays what its client missed (here up to index 5), a batch of events
+    for indexes 4 to 7 arrives as one broker message: 4 and 5 are not sent twice, 6 and 7 follow
+    the replay, in order."""
+    channel = "CH" + "a" * 32
+    stored = [message(channel, i) for i in range(8)]
+
+    async def messages_after(channel_sid: str, index: int) -> list[dict[str, Any]]:
+        assert channel_sid == channel
+        return [m for m in stored[:6] if m["index"] > index]
+
+    async def scenario() -> None:
+        websocket = StandInWebSocket()
+        node = SimpleNamespace(burst=10, messages_after=messages_after)
+        session = Session(node, websocket)  # type: ignore[arg-type]
+        session.channels.add(channel)
+        session._replaying = []
+        [(_, data)] = events.messages_added(stored[4:])
+        session._deliver(fanout.channel_topic(channel), data)
+        await session._replay({channel: 2})
+        await turns()
+        indexes = [json.loads(frame)["data"]["index"] for frame in websocket.received]
+        assert indexes == [3, 4, 5, 6, 7]
 
     asyncio.run(scenario())

@@ -26,8 +26,32 @@ def _on_channel(name: str, data: Any, channel_sid: str, **header: Any) -> Public
 
 
 def message_added(message: dict[str, Any]) -> list[Publication]:
-    data = objects.message(message)
-    return [_on_channel("messageAdded", data, message["channel_sid"], index=message["index"])]
+    return messages_added([message])
+
+
+def messages_added(messages: list[dict[str, Any]]) -> list[Publication]:
+    """``messageAdded`` for each message, in order: one broker message for each run of
+    consecutive messages of a channel (as a batch of sends stores them)."""
+    publications: list[Publication] = []
+    run: list[dict[str, Any]] = []
+    for message in messages:
+        if run and (
+            message["channel_sid"] != run[-1]["channel_sid"]
+            or message["index"] != run[-1]["index"] + 1
+        ):
+            publications.append(_messages_added(run))
+            run = []
+        run.append(message)
+    if run:
+        publications.append(_messages_added(run))
+    return publications
+
+
+def _messages_added(run: list[dict[str, Any]]) -> Publication:
+    channel_sid = run[0]["channel_sid"]
+    frames = [event("messageAdded", objects.message(message)) for message in run]
+    data = fanout.events_message(frames, channel=channel_sid, first_index=run[0]["index"])
+    return fanout.channel_topic(channel_sid), data
 
 
 def message_updated(message: dict[str, Any]) -> list[Publication]:

@@ -3,12 +3,16 @@
 A broker message is one line of routing header, a newline, then the body::
 
     e|CH…|12|alice\n{"event":"messageAdded",…}     an event frame for the sessions on the topic
+    e|CH…|12|\n{…index 12…}\n{…index 13…}          several, one a line: consecutive messages
     c|||\n{"close":4203,"message":"…"}              a control for the sessions themselves
 
-The header says, without parsing the body: the kind (``e`` event, ``c`` control), the channel and
-message index the event belongs to (so a resuming session can drop what it already replayed), and
-an identity whose sessions must not receive it (the typist of a typing event). Identities have no
-control characters, so the newline ends the header safely.
+The header says, without parsing the body: the kind (``e`` events, ``c`` control), the channel and
+message index the (first) event belongs to (so a resuming session can drop what it already
+replayed; the frames after the first belong to the indexes that follow), and an identity whose
+sessions must not receive it (the typist of a typing event). Identities have no control
+characters and frames are JSON with every control character escaped, so a newline ends the
+header, and each frame, safely. A batch of messages committed together thus reaches each
+subscriber in one call, not one call per message.
 """
 
 from __future__ import annotations
@@ -41,6 +45,11 @@ def event_message(
     return f"e|{channel}|{'' if index is None else index}|{exclude}\n{frame}"
 
 
+def events_message(frames: list[str], *, channel: str, first_index: int) -> str:
+    """The events of consecutive messages of one channel, from index ``first_index`` on."""
+    return event_message("\n".join(frames), channel=channel, index=first_index)
+
+
 def control_message(**control: Any) -> str:
     return "c|||\n" + json.dumps(control, separators=(",", ":"))
 
@@ -49,9 +58,10 @@ def control_message(**control: Any) -> str:
 class Delivery:
     kind: str
     channel: str
-    index: int | None
+    index: int | None  # of the first frame
     exclude: str
     body: str
+    frames: tuple[str, ...]  # of an event message: its frames, in order
 
 
 @functools.lru_cache(maxsize=256)
@@ -59,4 +69,5 @@ def parse(message: str) -> Delivery:
     """The routing header read, once for all the subscribers a message is dispatched to."""
     header, _, body = message.partition("\n")
     kind, channel, index, exclude = header.split("|", 3)
-    return Delivery(kind, channel, int(index) if index else None, exclude, body)
+    frames = tuple(body.split("\n")) if kind == "e" else ()
+    return Delivery(kind, channel, int(index) if index else None, exclude, body, frames)

@@ -128,12 +128,18 @@ class MessageWriter:
             await self._publish([send] if send.created else [])
 
     async def _publish(self, created: list[_Send]) -> None:
+        """Each message's event, and the end of its sender's typing there, if they were; runs of
+        messages with no typing in between go as one broker message."""
         publications: list[Publication] = []
+        run: list[dict[str, Any]] = []
         for send in created:
             assert send.message is not None
-            channel_sid = send.message["channel_sid"]
-            publications += events.message_added(send.message)
-            publications += message_commands.stop_typing(send.session, channel_sid)
+            run.append(send.message)
+            typing_ended = message_commands.stop_typing(send.session, send.message["channel_sid"])
+            if typing_ended:
+                publications += events.messages_added(run) + typing_ended
+                run = []
+        publications += events.messages_added(run)
         await self.node.publish(publications)
 
 

@@ -220,9 +220,10 @@ class Session:
                 last_sent[channel_sid] = message["index"]
         buffered, self._replaying = self._replaying or [], None
         for delivery in buffered:
-            if delivery.index is not None and delivery.index <= last_sent.get(delivery.channel, -1):
-                continue
-            self._enqueue(delivery.body)
+            replayed = last_sent.get(delivery.channel, -1)
+            for offset, frame in enumerate(delivery.frames):
+                if delivery.index is None or delivery.index + offset > replayed:
+                    self._enqueue(frame)
 
     # -- token lifecycle ----------------------------------------------------------------------
 
@@ -305,7 +306,7 @@ class Session:
         elif self._replaying is not None:
             self._replaying.append(delivery)
         else:
-            self._enqueue(delivery.body)
+            self._enqueue(*delivery.frames)
 
     def _control(self, body: str) -> None:
         import json
@@ -324,11 +325,11 @@ class Session:
         """Send a reply frame (in turn with the events, through the outbox)."""
         self._enqueue(frame)
 
-    def _enqueue(self, frame: str) -> None:
-        if len(self._outbox) >= OUTBOX_FRAMES:
+    def _enqueue(self, *frames: str) -> None:
+        if len(self._outbox) + len(frames) > OUTBOX_FRAMES:
             self.close(Close.TOO_SLOW)
             return
-        self._outbox.append(frame)
+        self._outbox.extend(frames)
         if not self._hand_over_scheduled:
             self._hand_over_scheduled = True
             asyncio.get_running_loop().call_soon(self._hand_over)
