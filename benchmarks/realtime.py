@@ -1,7 +1,7 @@
 """Live sessions: a broadcast to N clients at a rising rate, Backchannel vs python-socketio; and
 the memory of idle connections.
 
-    python benchmarks/realtime.py [--clients 100] [--steps 50,75,…,2400,3200]
+    python benchmarks/realtime.py [--clients 100] [--steps 50,75,…,3200,4800,6400,9600]
                                   [--step-seconds 5] [--senders 1] [--client-processes 2]
                                   [--database sqlite|postgresql]
                                   [--idle 10000] [--idle-processes 4] [--idle-concurrency 2]
@@ -22,8 +22,10 @@ Broadcast. Two servers run as subprocesses on free ports of 127.0.0.1:
 share the server's CPU accounting. They are lean WebSocket clients (``FrameReader``: websockets'
 sans-I/O handshake, then frames read in the callback that received them, no compression)
 speaking docs/protocol.md and Engine.IO 4 / Socket.IO 5 respectively, so that as little of the
-two cores as possible goes to the load; on Backchannel each authenticates with its own token
-and joins the channel. One sender (its own token; a member too, as is the peer's sender of the
+two cores as possible goes to the load: the send stamps of all the frames one read brings are
+found by one regular expression and kept with the time of the read, to be tallied between
+steps, with the garbage collector off. On Backchannel each authenticates with its own token and
+joins the channel. One sender (its own token; a member too, as is the peer's sender of the
 room; or ``--senders`` of them sharing the rate) sends ``sendMessage`` / emits ``send`` at each
 rate of ``--steps`` for ``--step-seconds``, without waiting for each acknowledgement (at most one
 second's worth in flight). The send time is in the message's attributes, so every receiver
@@ -54,6 +56,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import gc
 import json
 import multiprocessing
 import os
@@ -88,9 +91,10 @@ KEPT_UP = 0.97
 ROOM = "bench"
 BODY = "x" * 40
 # The attributes every message carries, as both servers serialize them (compact JSON).
-STAMP = re.compile(r'"sent":([0-9.]+),"step":(\d+),"until":([0-9.]+)')
+STAMP = re.compile(rb'"sent":([0-9.]+),"step":(\d+),"until":([0-9.]+)')
+REPLY = re.compile(r'\{"id":(\d+),"ok":(true|false)')  # docs/protocol.md, "Frames"
 BUCKET = 10_000  # latency histogram buckets per second (0.1 ms)
-DEFAULT_STEPS = "50,75,100,150,200,300,400,600,800,1200,1600,2400,3200"  # msg/s
+DEFAULT_STEPS = "50,75,100,150,200,300,400,600,800,1200,1600,2400,3200,4800,6400,9600"  # msg/s
 
 
 # --- servers -------------------------------------------------------------------------------------
@@ -212,7 +216,12 @@ class FrameReader(asyncio.Protocol):
     less: after the handshake (websockets' sans-I/O protocol, which also frames what is sent),
     incoming frames are read here, in the callback that received them, with no task, queue or
     frame object per frame; each text goes to ``on_text`` (until that is set, to ``recv()``).
-    Pings are answered; a close frame closes the connection."""
+    Pings are answered; a close frame closes the connection.
+
+    With ``stamps`` set (a list), text frames longer than a few bytes are not decoded one by one:
+    the send stamps of all the whole frames a read brought are found by one regular expression
+    (``STAMP``, in C) and kept with the time of the read, as ``(time, [(sent, step, until)])``,
+    to be tallied between steps; short texts (Engine.IO's ping) still go to ``on_text``."""
 
     def __init__(self, url: str) -> None:
         self.ws = ClientProtocol(parse_uri(url), max_size=2**20)
@@ -223,6 +232,7 @@ class FrameReader(asyncio.Protocol):
         self.lost: asyncio.Future[None] = loop.create_future()
         self.transport: asyncio.Transport | None = None
         self.buffer = b""
+        self.stamps: list[tuple[float, list[tuple[bytes, bytes, bytes]]]] | None = None
 
     @classmethod
     async def open(cls, url: str) -> FrameReader:
@@ -260,7 +270,9 @@ class FrameReader(asyncio.Protocol):
 
     def _read_frames(self, buffer: bytes) -> bytes:
         """Handle the whole frames at the start of ``buffer``; the rest, to wait for more."""
-        pos, size_of_buffer = 0, len(buffer)
+        now = time.time()
+        stamps = self.stamps
+        pos, size_of_buffer, texts_from = 0, len(buffer), -1
         while size_of_buffer - pos >= 2:
             opcode, size, start = buffer[pos] & 0x0F, buffer[pos + 1] & 0x7F, pos + 2
             if size >= 126:  # the length follows in 2 or 8 bytes
@@ -270,7 +282,12 @@ class FrameReader(asyncio.Protocol):
                 size = int.from_bytes(buffer[pos + 2 : start], "big")
             if start + size > size_of_buffer:
                 break
-            payload, pos = buffer[start : start + size], start + size
+            pos = start + size
+            if opcode == 0x1 and size > 8 and stamps is not None:
+                if texts_from < 0:
+                    texts_from = start
+                continue
+            payload = buffer[start:pos]
             if opcode == 0x1:  # text (the servers never fragment)
                 text = payload.decode()
                 if self.on_text is None:
@@ -283,6 +300,11 @@ class FrameReader(asyncio.Protocol):
                 assert self.transport is not None
                 self.transport.close()
                 return b""
+        if texts_from >= 0:
+            assert stamps is not None
+            found = STAMP.findall(buffer, texts_from, pos)
+            if found:
+                stamps.append((now, found))
         return buffer[pos:]
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -408,6 +430,10 @@ class ReceiverSpec:
 
 def receivers_main(pipe: Connection, spec: ReceiverSpec) -> None:
     raise_fd_limit()
+    # The stamps kept until each tally are millions of small tuples: the cyclic collector would
+    # scan them again and again, stalling the very reads whose times are measured. Nothing
+    # here makes reference cycles worth collecting.
+    gc.disable()
     asyncio.run(_receivers(pipe, spec))
 
 
@@ -415,32 +441,32 @@ async def _receivers(pipe: Connection, spec: ReceiverSpec) -> None:
     counts: dict[tuple[str, int], StepCount] = {}
     closed: dict[str, int] = {"backchannel": 0, "socketio": 0}
 
-    def seen(target: str, text: str) -> None:
-        now = time.time()
-        match = STAMP.search(text)
-        if match is None:
-            return
-        sent, step, until = float(match[1]), int(match[2]), float(match[3])
-        count = counts.get((target, step))
-        if count is None:
-            count = counts[(target, step)] = StepCount()
-        count.total += 1
-        if now <= until:
-            count.by_end += 1
-        if now <= until + GRACE:
-            count.on_time += 1
-        bucket = int((now - sent) * BUCKET)
-        count.hist[bucket] = count.hist.get(bucket, 0) + 1
+    # What each server's receivers read, not yet tallied: (time of the read, stamps found).
+    stamps: dict[str, list[tuple[float, list[tuple[bytes, bytes, bytes]]]]] = {
+        "backchannel": [],
+        "socketio": [],
+    }
 
-    def on_backchannel(frame: str) -> None:
-        if frame.startswith('{"event":"messageAdded"'):
-            seen("backchannel", frame)
+    def tally() -> None:
+        """Count the stamps read so far into ``counts`` (between steps, off the clock)."""
+        for target, reads in stamps.items():
+            for now, found in reads:
+                for sent, step, until in found:
+                    count = counts.get((target, int(step)))
+                    if count is None:
+                        count = counts[(target, int(step))] = StepCount()
+                    count.total += 1
+                    if now <= float(until):
+                        count.by_end += 1
+                    if now <= float(until) + GRACE:
+                        count.on_time += 1
+                    bucket = int((now - float(sent)) * BUCKET)
+                    count.hist[bucket] = count.hist.get(bucket, 0) + 1
+            reads.clear()
 
     def on_socketio(reader: FrameReader) -> Any:
         def on_text(frame: str) -> None:
-            if frame.startswith('42["message"'):
-                seen("socketio", frame)
-            elif frame == "2":
+            if frame == "2":
                 reader.send_now("3")
 
         return on_text
@@ -471,15 +497,18 @@ async def _receivers(pipe: Connection, spec: ReceiverSpec) -> None:
         )
     )
     for reader in sockets:
-        reader.on_text = on_backchannel
+        reader.on_text = lambda frame: None
+        reader.stamps = stamps["backchannel"]
         reader.lost.add_done_callback(count_close("backchannel"))
     for reader in peers:
         reader.on_text = on_socketio(reader)
+        reader.stamps = stamps["socketio"]
         reader.lost.add_done_callback(count_close("socketio"))
     pipe.send("ready")
     loop = asyncio.get_running_loop()
     while True:
         command = await loop.run_in_executor(None, pipe.recv)
+        tally()
         if command == "counts":
             pipe.send(({k: (c.by_end, c.on_time, c.total) for k, c in counts.items()}, closed))
         elif command == "stop":
@@ -568,10 +597,10 @@ class Sender:
     def _on_text(self, frame: str) -> None:
         now = time.perf_counter()
         if self.target == "backchannel":
-            if not frame.startswith('{"id":'):
+            reply = REPLY.match(frame)  # the head of the reply is enough: no need to parse it all
+            if reply is None:
                 return
-            reply = json.loads(frame)
-            ok, request_id = reply["ok"], reply["id"]
+            ok, request_id = reply[2] == "true", int(reply[1])
             if not ok and not self.first_error:
                 self.first_error = frame[:300]
         else:
