@@ -28,6 +28,7 @@ from sqlalchemy.exc import OperationalError
 from backchannel.chat import channels as channel_rules
 from backchannel.chat import messages as message_rules
 from backchannel.chat.errors import ChannelNotFoundError
+from backchannel.chat.sids import MESSAGE, is_sid
 from backchannel.config import Config
 from backchannel.store import Store, accounts, channels, db, services
 from backchannel.store import messages as message_store
@@ -354,5 +355,31 @@ def test_sqlite_writes_are_checkpointed_off_the_loop_not_by_their_commits(
             while _rows_in_database_file(path, path.with_name("copy.db")) < 3100:
                 assert time.monotonic() < deadline, "the WAL was not checkpointed"
                 await asyncio.sleep(0.05)
+
+    asyncio.run(scenario())
+
+
+def test_message_sids_are_twilio_sids_that_sort_in_the_order_they_were_made(
+    store_factory: StoreFactory,
+) -> None:
+    """Message SIDs keep Twilio's form (IM and 32 hex digits, as twilio-python's paths expect)
+    and are all different; those of a later batch sort after those of an earlier one, so the
+    SID index of a growing table is appended to."""
+
+    async def scenario() -> None:
+        async with store_factory() as store:
+            service_sid, channel_sid = await new_channel(store)
+            batches = []
+            for _ in range(3):
+                values = [new_message(f"m{n}") for n in range(50)]
+                write = message_store.create_messages
+                batches.append(await store.write(write, service_sid, channel_sid, values))
+                await asyncio.sleep(0.002)
+            sids = [[row["sid"] for row in batch] for batch in batches]
+            every = [sid for batch in sids for sid in batch]
+            assert all(is_sid(sid, MESSAGE) for sid in every)
+            assert len(set(every)) == len(every)
+            assert max(sids[0]) < min(sids[1]) and max(sids[1]) < min(sids[2])
+            assert [m["sid"] for m in await stored(store, channel_sid)] == every
 
     asyncio.run(scenario())

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backchannel.chat.errors import ChannelNotFoundError
-from backchannel.chat.sids import MESSAGE, new_sid
+from backchannel.chat.sids import MESSAGE, new_ordered_sid
 from backchannel.store.members import lock_channel
 from backchannel.store.paging import Cursor, Page, fetch_page
 from backchannel.store.tables import channels, messages
@@ -71,7 +71,7 @@ def create_messages(
         {
             "key": None,
             **columns,
-            "sid": new_sid(MESSAGE),
+            "sid": new_ordered_sid(MESSAGE),
             "service_sid": service_sid,
             "channel_sid": channel_sid,
             "to": channel_sid,
