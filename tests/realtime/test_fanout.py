@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from backchannel.realtime import events, fanout
+from backchannel.realtime import events, fanout, objects, protocol
 
 CREATED = datetime(2026, 11, 28)
 
@@ -78,3 +78,19 @@ def test_a_channel_change_or_a_gap_in_indexes_starts_a_new_broker_message() -> N
         (4, 2),
     ]
     assert events.messages_added([]) == []
+
+
+def test_frames_built_around_an_encoded_message_are_the_frames_built_whole() -> None:
+    """The live writer encodes a message once for its event and its reply: the text must be
+    exactly what encoding the whole frame gives, whatever the message holds."""
+    a = "CH" + "a" * 32
+    tricky = message(a, 3, body='quote " backslash \\ newline \n tab \t é 😀 \u2028 </script>')
+    data = objects.message(tricky)
+    encoded = protocol.encode(data)
+    assert protocol.event_encoded("messageAdded", encoded) == protocol.event("messageAdded", data)
+    for request_id in (None, 1, 2**31 - 1):
+        result = {"index": 3, "message": data}
+        built = protocol.reply_encoded(request_id, protocol.encode(result))
+        assert built == protocol.reply(request_id, result)
+        assert json.loads(built) == {"id": request_id, "ok": True, "result": result}
+    assert events.messages_added([tricky], [encoded]) == events.messages_added([tricky])

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from backchannel.realtime import fanout, objects
+from backchannel.realtime import fanout, objects, protocol
 from backchannel.realtime.protocol import Close, event
 
 Publication = tuple[str, str]
@@ -29,29 +29,27 @@ def message_added(message: dict[str, Any]) -> list[Publication]:
     return messages_added([message])
 
 
-def messages_added(messages: list[dict[str, Any]]) -> list[Publication]:
+def messages_added(
+    messages: list[dict[str, Any]], encoded: list[str] | None = None
+) -> list[Publication]:
     """``messageAdded`` for each message, in order: one broker message for each run of
-    consecutive messages of a channel (as a batch of sends stores them)."""
+    consecutive messages of a channel (as a batch of sends stores them). ``encoded``: each
+    message's ``objects.message``, already encoded, where the caller has it."""
+    if encoded is None:
+        encoded = [protocol.encode(objects.message(message)) for message in messages]
     publications: list[Publication] = []
-    run: list[dict[str, Any]] = []
-    for message in messages:
-        if run and (
-            message["channel_sid"] != run[-1]["channel_sid"]
-            or message["index"] != run[-1]["index"] + 1
+    start = 0
+    for n in range(1, len(messages) + 1):
+        if n == len(messages) or (
+            messages[n]["channel_sid"] != messages[n - 1]["channel_sid"]
+            or messages[n]["index"] != messages[n - 1]["index"] + 1
         ):
-            publications.append(_messages_added(run))
-            run = []
-        run.append(message)
-    if run:
-        publications.append(_messages_added(run))
+            channel_sid, first_index = messages[start]["channel_sid"], messages[start]["index"]
+            frames = [protocol.event_encoded("messageAdded", data) for data in encoded[start:n]]
+            data = fanout.events_message(frames, channel=channel_sid, first_index=first_index)
+            publications.append((fanout.channel_topic(channel_sid), data))
+            start = n
     return publications
-
-
-def _messages_added(run: list[dict[str, Any]]) -> Publication:
-    channel_sid = run[0]["channel_sid"]
-    frames = [event("messageAdded", objects.message(message)) for message in run]
-    data = fanout.events_message(frames, channel=channel_sid, first_index=run[0]["index"])
-    return fanout.channel_topic(channel_sid), data
 
 
 def message_updated(message: dict[str, Any]) -> list[Publication]:

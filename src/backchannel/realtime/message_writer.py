@@ -54,13 +54,21 @@ class _Send:
     message: dict[str, Any] | None = None  # the stored message …
     created: bool = False  # … stored by this send (not found by its key)
     error: BackchannelError | None = None
+    _encoded: str | None = None
+
+    def encoded(self) -> str:
+        """The stored message as the protocol shows it, encoded once for its event and reply."""
+        if self._encoded is None:
+            assert self.message is not None
+            self._encoded = protocol.encode(objects.message(self.message))
+        return self._encoded
 
     def reply(self) -> str:
         if self.message is None:
             error = self.error or InternalError("internal error")
             return protocol.error_reply(self.request_id, error)
-        result = {"index": self.message["index"], "message": objects.message(self.message)}
-        return protocol.reply(self.request_id, result)
+        result = f'{{"index":{self.message["index"]},"message":{self.encoded()}}}'
+        return protocol.reply_encoded(self.request_id, result)
 
 
 class MessageWriter:
@@ -131,16 +139,21 @@ class MessageWriter:
         """Each message's event, and the end of its sender's typing there, if they were; runs of
         messages with no typing in between go as one broker message."""
         publications: list[Publication] = []
-        run: list[dict[str, Any]] = []
+        run: list[_Send] = []
         for send in created:
             assert send.message is not None
-            run.append(send.message)
+            run.append(send)
             typing_ended = message_commands.stop_typing(send.session, send.message["channel_sid"])
             if typing_ended:
-                publications += events.messages_added(run) + typing_ended
+                publications += _messages_added(run) + typing_ended
                 run = []
-        publications += events.messages_added(run)
+        publications += _messages_added(run)
         await self.node.publish(publications)
+
+
+def _messages_added(sends: list[_Send]) -> list[Publication]:
+    messages = [send.message for send in sends if send.message is not None]
+    return events.messages_added(messages, [send.encoded() for send in sends])
 
 
 def _commit(conn: Connection, sends: list[_Send]) -> list[_Send]:

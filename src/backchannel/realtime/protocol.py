@@ -106,8 +106,18 @@ def parse_request(text: str) -> Request:
     return Request(request_id, cmd, args)
 
 
+def encode(value: Any) -> str:
+    """Compact JSON, as every frame is written."""
+    return json.dumps(value, separators=(",", ":"))
+
+
 def reply(request_id: int | None, result: Any) -> str:
-    return json.dumps({"id": request_id, "ok": True, "result": result}, separators=(",", ":"))
+    return encode({"id": request_id, "ok": True, "result": result})
+
+
+def reply_encoded(request_id: int | None, result: str) -> str:
+    """``reply`` for a result already encoded (``encode``): the same text, built around it."""
+    return f'{{"id":{encode(request_id)},"ok":true,"result":{result}}}'
 
 
 def error_reply(request_id: int | None, error: BackchannelError) -> str:
@@ -116,4 +126,9 @@ def error_reply(request_id: int | None, error: BackchannelError) -> str:
 
 
 def event(name: str, data: Any) -> str:
-    return json.dumps({"event": name, "data": data}, separators=(",", ":"))
+    return encode({"event": name, "data": data})
+
+
+def event_encoded(name: str, data: str) -> str:
+    """``event`` for data already encoded (``encode``): the same text, built around it."""
+    return f'{{"event":{encode(name)},"data":{data}}}'
