@@ -16,7 +16,6 @@ INVITE = "IN"
 BINDING = "BS"
 
 
-
 def new_ordered_sid(prefix: str) -> str:
     """A fresh SID whose first 12 hex digits are the time in milliseconds, then 80 random bits.
 

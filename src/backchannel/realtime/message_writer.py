@@ -143,7 +143,8 @@ class MessageWriter:
         for send in created:
             assert send.message is not None
             run.append(send)
-            typing_ended = message_commands.stop_typing(send.session, send.message["channel_sid"])
+            channel_sid = send.message["channel_sid"]
+            typing_ended = message_commands.stop_typing(send.session, channel_sid)
             if typing_ended:
                 publications += _messages_added(run) + typing_ended
                 run = []
@@ -152,7 +153,10 @@ class MessageWriter:
 
 
 def _messages_added(sends: list[_Send]) -> list[Publication]:
-    messages = [send.message for send in sends if send.message is not None]
+    messages: list[dict[str, Any]] = []
+    for send in sends:
+        assert send.message is not None
+        messages.append(send.message)
     return events.messages_added(messages, [send.encoded() for send in sends])
 
 
