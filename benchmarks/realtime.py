@@ -20,12 +20,12 @@ Broadcast. Two servers run as subprocesses on free ports of 127.0.0.1:
 
 ``--clients`` receivers run in ``--client-processes`` processes of their own, so they do not
 share the server's CPU accounting. They are lean WebSocket clients (``FrameReader``: websockets'
-sans-I/O handshake, then frames read in the callback that received them, no compression)
-speaking docs/protocol.md and Engine.IO 4 / Socket.IO 5 respectively, so that as little of the
-two cores as possible goes to the load: the send stamps of all the frames one read brings are
-found by one regular expression and kept with the time of the read, to be tallied between
-steps, with the garbage collector off. On Backchannel each authenticates with its own token and
-joins the channel. One sender (its own token; a member too, as is the peer's sender of the
+sans-I/O handshake, then frames parsed by hand, no compression) speaking docs/protocol.md and
+Engine.IO 4 / Socket.IO 5 respectively, so that as little of the two cores as possible goes to
+the load: while a step runs, a receiver only keeps what each read brings, with the time of the
+read; between steps the frames are parsed, their send stamps found by one regular expression
+and tallied, with the garbage collector off. On Backchannel each authenticates with its own
+token and joins the channel. One sender (its own token; a member too, as is the peer's sender of the
 room; or ``--senders`` of them sharing the rate) sends ``sendMessage`` / emits ``send`` at each
 rate of ``--steps`` for ``--step-seconds``, without waiting for each acknowledgement (at most one
 second's worth in flight). The send time is in the message's attributes, so every receiver
@@ -93,6 +93,7 @@ BODY = "x" * 40
 # The attributes every message carries, as both servers serialize them (compact JSON).
 STAMP = re.compile(rb'"sent":([0-9.]+),"step":(\d+),"until":([0-9.]+)')
 REPLY = re.compile(r'\{"id":(\d+),"ok":(true|false)')  # docs/protocol.md, "Frames"
+CATCH_UP = 10.0  # seconds a receiver may keep reads unparsed (the servers ping every 20 s)
 BUCKET = 10_000  # latency histogram buckets per second (0.1 ms)
 DEFAULT_STEPS = "50,75,100,150,200,300,400,600,800,1200,1600,2400,3200,4800,6400,9600"  # msg/s
 
@@ -218,10 +219,13 @@ class FrameReader(asyncio.Protocol):
     frame object per frame; each text goes to ``on_text`` (until that is set, to ``recv()``).
     Pings are answered; a close frame closes the connection.
 
-    With ``stamps`` set (a list), text frames longer than a few bytes are not decoded one by one:
-    the send stamps of all the whole frames a read brought are found by one regular expression
-    (``STAMP``, in C) and kept with the time of the read, as ``(time, [(sent, step, until)])``,
-    to be tallied between steps; short texts (Engine.IO's ping) still go to ``on_text``."""
+    With ``stamps`` set (a list), a read is not parsed as it comes: its bytes are kept with its
+    time until ``catch_up()`` (between steps, or ``CATCH_UP`` seconds after the first read
+    kept, well within the servers' ping timeouts) reads their frames. Text frames longer than a
+    few bytes are not decoded one by one: the send stamps of all the whole frames a read brought
+    are found by one regular expression (``STAMP``, in C) and kept with the time of the read,
+    as ``(time, [(sent, step, until)])``, to be tallied; short texts (Engine.IO's ping) still go
+    to ``on_text``."""
 
     def __init__(self, url: str) -> None:
         self.ws = ClientProtocol(parse_uri(url), max_size=2**20)
@@ -233,6 +237,8 @@ class FrameReader(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.buffer = b""
         self.stamps: list[tuple[float, list[tuple[bytes, bytes, bytes]]]] | None = None
+        self.reads: list[tuple[float, bytes]] = []  # with stamps set: not parsed yet
+        self.catch_up_timer: asyncio.TimerHandle | None = None
 
     @classmethod
     async def open(cls, url: str) -> FrameReader:
@@ -250,6 +256,12 @@ class FrameReader(asyncio.Protocol):
         self._flush()
 
     def data_received(self, data: bytes) -> None:
+        if self.stamps is not None:
+            if not self.reads:
+                loop = asyncio.get_running_loop()
+                self.catch_up_timer = loop.call_later(CATCH_UP, self.catch_up)
+            self.reads.append((time.time(), data))
+            return
         buffer = self.buffer + data if self.buffer else data
         if not self.opened.done():
             end = buffer.find(b"\r\n\r\n")
@@ -265,12 +277,22 @@ class FrameReader(asyncio.Protocol):
                 return
             self.opened.set_result(None)
             buffer = buffer[end + 4 :]
-        self.buffer = self._read_frames(buffer)
+        self.buffer = self._read_frames(buffer, time.time())
         self._flush()
 
-    def _read_frames(self, buffer: bytes) -> bytes:
-        """Handle the whole frames at the start of ``buffer``; the rest, to wait for more."""
-        now = time.time()
+    def catch_up(self) -> None:
+        """Read the frames of the reads kept so far."""
+        if self.catch_up_timer is not None:
+            self.catch_up_timer.cancel()
+        reads, self.reads = self.reads, []
+        for now, data in reads:
+            buffer = self.buffer + data if self.buffer else data
+            self.buffer = self._read_frames(buffer, now)
+        self._flush()
+
+    def _read_frames(self, buffer: bytes, now: float) -> bytes:
+        """Handle the whole frames at the start of ``buffer``, read at ``now``; the rest, to
+        wait for more."""
         stamps = self.stamps
         pos, size_of_buffer, texts_from = 0, len(buffer), -1
         while size_of_buffer - pos >= 2:
@@ -447,8 +469,12 @@ async def _receivers(pipe: Connection, spec: ReceiverSpec) -> None:
         "socketio": [],
     }
 
+    readers: list[FrameReader] = []
+
     def tally() -> None:
         """Count the stamps read so far into ``counts`` (between steps, off the clock)."""
+        for reader in readers:
+            reader.catch_up()
         for target, reads in stamps.items():
             for now, found in reads:
                 for sent, step, until in found:
@@ -504,6 +530,7 @@ async def _receivers(pipe: Connection, spec: ReceiverSpec) -> None:
         reader.on_text = on_socketio(reader)
         reader.stamps = stamps["socketio"]
         reader.lost.add_done_callback(count_close("socketio"))
+    readers.extend([*sockets, *peers])
     pipe.send("ready")
     loop = asyncio.get_running_loop()
     while True:
