@@ -95,7 +95,8 @@ STAMP = re.compile(rb'"sent":([0-9.]+),"step":(\d+),"until":([0-9.]+)')
 REPLY = re.compile(r'\{"id":(\d+),"ok":(true|false)')  # docs/protocol.md, "Frames"
 CATCH_UP = 10.0  # seconds a receiver may keep reads unparsed (the servers ping every 20 s)
 BUCKET = 10_000  # latency histogram buckets per second (0.1 ms)
-DEFAULT_STEPS = "50,75,100,150,200,300,400,600,800,1200,1600,2400,3200,4800,6400,9600"  # msg/s
+# msg/s
+DEFAULT_STEPS = "50,75,100,150,200,300,400,600,800,1200,1600,2400,3200,4800,6400,9600,12800"
 
 
 # --- servers -------------------------------------------------------------------------------------
