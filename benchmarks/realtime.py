@@ -93,7 +93,7 @@ BODY = "x" * 40
 # The attributes every message carries, as both servers serialize them (compact JSON).
 STAMP = re.compile(rb'"sent":([0-9.]+),"step":(\d+),"until":([0-9.]+)')
 REPLY = re.compile(r'\{"id":(\d+),"ok":(true|false)')  # docs/protocol.md, "Frames"
-CATCH_UP = 10.0  # seconds a receiver may keep reads unparsed (the servers ping every 20 s)
+CATCH_UP = 15.0  # seconds a receiver may keep reads unparsed (a ping needs its pong in 20 s)
 BUCKET = 10_000  # latency histogram buckets per second (0.1 ms)
 # msg/s
 DEFAULT_STEPS = "50,75,100,150,200,300,400,600,800,1200,1600,2400,3200,4800,6400,9600,12800"
@@ -1144,7 +1144,12 @@ def main() -> None:
         default=[float(r) for r in DEFAULT_STEPS.split(",")],
         help="rising send rates, messages/s (comma-separated)",
     )
-    parser.add_argument("--step-seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--step-seconds",
+        type=float,
+        default=5.0,
+        help=f"over {CATCH_UP:.0f}, the receivers parse what they read during a step, too",
+    )
     parser.add_argument(
         "--senders", type=int, default=1, help="sender connections sharing each rate"
     )
