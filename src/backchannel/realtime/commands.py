@@ -8,7 +8,6 @@ as the REST API's: the arguments are handed to them as the form a REST client wo
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backchannel.chat import validation
 from backchannel.chat.errors import ChannelNotFoundError, NotAuthorizedError, UserNotFoundError
-from backchannel.realtime import events, objects
+from backchannel.realtime import events, objects, protocol
 from backchannel.realtime.events import Publication
 from backchannel.realtime.protocol import BadRequestError
 from backchannel.realtime.session import Session
@@ -71,7 +70,7 @@ def attributes_arg(args: dict[str, Any], name: str = "attributes") -> str | None
         return None
     if not isinstance(value, dict):
         raise BadRequestError(f"{name} must be a JSON object")
-    return json.dumps(value, separators=(",", ":"))
+    return protocol.encode(value)
 
 
 def form(**values: str | None) -> dict[str, list[str]]:

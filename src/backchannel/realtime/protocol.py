@@ -6,6 +6,7 @@ Close codes fall in three ranges, so a client knows what to do without knowing e
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from enum import IntEnum
@@ -106,9 +107,21 @@ def parse_request(text: str) -> Request:
     return Request(request_id, cmd, args)
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"))  # made once: json.dumps makes one a call
+
+
 def encode(value: Any) -> str:
     """Compact JSON, as every frame is written."""
-    return json.dumps(value, separators=(",", ":"))
+    return _ENCODER.encode(value)
+
+
+def _request_id(request_id: int | None) -> str:
+    return str(request_id) if type(request_id) is int else encode(request_id)
+
+
+@functools.cache
+def _event_name(name: str) -> str:
+    return encode(name)
 
 
 def reply(request_id: int | None, result: Any) -> str:
@@ -117,12 +130,12 @@ def reply(request_id: int | None, result: Any) -> str:
 
 def reply_encoded(request_id: int | None, result: str) -> str:
     """``reply`` for a result already encoded (``encode``): the same text, built around it."""
-    return f'{{"id":{encode(request_id)},"ok":true,"result":{result}}}'
+    return f'{{"id":{_request_id(request_id)},"ok":true,"result":{result}}}'
 
 
 def error_reply(request_id: int | None, error: BackchannelError) -> str:
     body = {"code": error.code, "status": error.status, "message": error.message}
-    return json.dumps({"id": request_id, "ok": False, "error": body}, separators=(",", ":"))
+    return encode({"id": request_id, "ok": False, "error": body})
 
 
 def event(name: str, data: Any) -> str:
@@ -131,4 +144,4 @@ def event(name: str, data: Any) -> str:
 
 def event_encoded(name: str, data: str) -> str:
     """``event`` for data already encoded (``encode``): the same text, built around it."""
-    return f'{{"event":{encode(name)},"data":{data}}}'
+    return f'{{"event":{_event_name(name)},"data":{data}}}'
