@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backchannel.chat.errors import ChannelNotFoundError
-from backchannel.chat.sids import MESSAGE, new_ordered_sid
+from backchannel.chat.sids import MESSAGE, new_ordered_sids
 from backchannel.store.members import lock_channel
 from backchannel.store.paging import Cursor, Page, fetch_page
 from backchannel.store.tables import channels, messages
@@ -67,11 +67,12 @@ def create_messages(
     if allocated is None:
         raise ChannelNotFoundError(f"Channel {channel_sid} not found")
     first = allocated - len(values)
+    sids = new_ordered_sids(MESSAGE, len(values))
     rows = [
         {
             "key": None,
             **columns,
-            "sid": new_ordered_sid(MESSAGE),
+            "sid": sids[n],
             "service_sid": service_sid,
             "channel_sid": channel_sid,
             "to": channel_sid,
