@@ -64,6 +64,37 @@ def test_two_members_chat_live_both_ways(live: ChatService) -> None:
     asyncio.run(scenario())
 
 
+def test_a_sent_message_reads_the_same_in_its_event_its_reply_and_the_history(
+    live: ChatService,
+) -> None:
+    """The writer shows a new message from what was sent rather than from the stored text; a
+    reader of the history, and a retry by key (which finds the stored row), see the same."""
+    attributes = {
+        "nested": {"list": [1, 2.5, -0.0, 1e300, None, True, False], "empty": {}},
+        "text": 'quote " backslash \\ é 😀 \u2028 </script>',
+        "big": 2**70,
+    }
+
+    async def scenario() -> None:
+        alice, bob, channel = await pair(live)
+        async with alice, bob:
+            heard = []
+            for n, sent_attributes in enumerate((attributes, None, {})):
+                args: dict[str, Any] = {"channel": channel, "body": "b", "key": f"k{n}"}
+                if sent_attributes is not None:
+                    args["attributes"] = sent_attributes
+                sent = await ok(alice, "sendMessage", 1 + n, **args)
+                heard.append(await next_event(bob, "messageAdded"))
+                assert heard[-1] == sent["message"]
+                assert heard[-1]["attributes"] == (sent_attributes or {})
+                again = await ok(alice, "sendMessage", 10 + n, **args)
+                assert again["message"] == heard[-1]
+            page = await ok(bob, "getMessages", channel=channel)
+            assert page["items"] == heard
+
+    asyncio.run(scenario())
+
+
 def test_a_retried_send_with_the_same_key_adds_one_message(live: ChatService) -> None:
     async def scenario() -> None:
         alice, bob, channel = await pair(live)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
@@ -48,9 +49,10 @@ class NewMessage:
     channel: str  # the channel argument: a SID or a unique name
     key: str | None
     values: dict[str, Any]  # the new message's columns but SID, channel and index
+    attributes: dict[str, Any]  # the attributes column, parsed
 
 
-def read_new_message(session: Session, args: dict[str, Any]) -> NewMessage:
+def read_new_message(session: Session, args: dict[str, Any], now: datetime) -> NewMessage:
     channel = text_arg(args, "channel", required=True)
     assert channel is not None
     body = text_arg(args, "body", required=True)
@@ -58,8 +60,8 @@ def read_new_message(session: Session, args: dict[str, Any]) -> NewMessage:
     if key is not None and not (0 < len(key) <= MAX_KEY and "\x00" not in key):
         raise BadRequestError(f"key must be 1 to {MAX_KEY} characters, without NUL")
     params = form(Body=body, Attributes=attributes_arg(args))
-    values = {**message_rules.new_message(params, utcnow()), "from": session.identity, "key": key}
-    return NewMessage(channel, key, values)
+    values = {**message_rules.new_message(params, now), "from": session.identity, "key": key}
+    return NewMessage(channel, key, values, args.get("attributes") or {})
 
 
 def message_by_key(

@@ -34,6 +34,7 @@ from backchannel.realtime import events, message_commands, objects, protocol
 from backchannel.realtime.events import Publication
 from backchannel.realtime.session import InternalError
 from backchannel.store import messages as message_store
+from backchannel.store.clock import utcnow
 
 if TYPE_CHECKING:
     from backchannel.realtime.node import Node
@@ -60,7 +61,9 @@ class _Send:
         """The stored message as the protocol shows it, encoded once for its event and reply."""
         if self._encoded is None:
             assert self.message is not None
-            self._encoded = protocol.encode(objects.message(self.message))
+            # Stored by this send: its attributes are those it was sent with.
+            attributes = self.new.attributes if self.created and self.new else None
+            self._encoded = protocol.encode(objects.message(self.message, attributes=attributes))
         return self._encoded
 
     def reply(self) -> str:
@@ -107,9 +110,10 @@ class MessageWriter:
                     send.done.set_result(None)
 
     async def _write(self, batch: list[_Send]) -> None:
+        now = utcnow()
         for send in batch:
             try:
-                send.new = message_commands.read_new_message(send.session, send.args)
+                send.new = message_commands.read_new_message(send.session, send.args, now)
             except BackchannelError as error:
                 send.error = error
         pending = [send for send in batch if send.new is not None]

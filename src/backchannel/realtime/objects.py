@@ -80,14 +80,15 @@ def member(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def message(row: dict[str, Any]) -> dict[str, Any]:
+def message(row: dict[str, Any], *, attributes: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``attributes``: the row's, already parsed, where the caller has them."""
     return {
         "sid": row["sid"],
         "index": row["index"],
         "channel_sid": row["channel_sid"],
         "author": row["from"],
         "body": row["body"],
-        "attributes": _attributes(row["attributes"]),
+        "attributes": _attributes(row["attributes"]) if attributes is None else attributes,
         "was_edited": row["was_edited"],
         "last_updated_by": row["last_updated_by"],
         "date_created": _date(row["date_created"]),
