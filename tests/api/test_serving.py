@@ -1,4 +1,5 @@
-"""The WebSocket protocol ``backchannel serve`` runs: a turn's frames leave in one write, in order.
+"""The WebSocket protocol ``backchannel serve`` runs: a turn's frames leave in one write, in order;
+texts handed over at once are written at once.
 
 The protocol object is driven as uvicorn drives it (``connection_made``, ``data_received``) with
 a transport that records each write, and a sans-I/O websockets client reads what was written.
@@ -157,12 +158,13 @@ async def _sends_wait_while_the_transport_is_over_its_high_water_mark() -> None:
     protocol.connection_lost(None)
 
 
-def test_texts_handed_over_at_once_go_out_with_the_asgi_sends_in_order() -> None:
-    asyncio.run(_texts_handed_over_at_once_go_out_with_the_asgi_sends_in_order())
+def test_texts_handed_over_are_written_at_once_in_order_with_the_asgi_sends() -> None:
+    asyncio.run(_texts_handed_over_are_written_at_once_in_order_with_the_asgi_sends())
 
 
-async def _texts_handed_over_at_once_go_out_with_the_asgi_sends_in_order() -> None:
+async def _texts_handed_over_are_written_at_once_in_order_with_the_asgi_sends() -> None:
     taken: list[bool] = []
+    written: list[int] = []
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         send_texts = scope["extensions"][SEND_TEXTS]["send"]
@@ -171,11 +173,13 @@ async def _texts_handed_over_at_once_go_out_with_the_asgi_sends_in_order() -> No
         await receive()
         await send({"type": "websocket.send", "text": "one"})
         taken.append(send_texts(["two", "é" * 100, "x" * 70_000]))
+        written.append(len(transport.writes))  # at once, with "one" buffered before them
         await send({"type": "websocket.send", "text": "four"})
         await receive()
 
     for compress in (False, True):
         taken.clear()
+        written.clear()
         protocol, transport, client = await connect(app, compress=compress)
         assert bool(client.extensions) is compress
         client.send_text(b"go")
@@ -183,7 +187,7 @@ async def _texts_handed_over_at_once_go_out_with_the_asgi_sends_in_order() -> No
         for _ in range(10):
             await asyncio.sleep(0)
         assert taken == [True]
-        assert len(transport.writes) == 1
+        assert written == [1] and len(transport.writes) == 2  # "four" at the end of the turn
         texts = [frame.data.decode() for frame in frames(client, transport.writes)]
         assert texts == ["one", "two", "é" * 100, "x" * 70_000, "four"]
         protocol.connection_lost(None)

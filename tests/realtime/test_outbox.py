@@ -17,7 +17,7 @@ from typing import Any
 
 from backchannel.realtime import events, fanout
 from backchannel.realtime.protocol import SEND_TEXTS
-from backchannel.realtime.session import Session
+from backchannel.realtime.session import HandOvers, Session
 
 from .test_fanout import message
 
@@ -45,6 +45,10 @@ class StandInWebSocket:
         self.received.append(text)
 
 
+def stand_in_node(**more: Any) -> Any:
+    return SimpleNamespace(burst=10, hand_overs=HandOvers(), **more)
+
+
 async def turns(n: int = 5) -> None:
     for _ in range(n):
         await asyncio.sleep(0)
@@ -53,7 +57,7 @@ async def turns(n: int = 5) -> None:
 def test_frames_of_one_turn_are_handed_over_in_one_call() -> None:
     async def scenario() -> None:
         websocket = StandInWebSocket()
-        session = Session(SimpleNamespace(burst=10), websocket)  # type: ignore[arg-type]
+        session = Session(stand_in_node(), websocket)
         for i in range(5):
             session.reply(f"frame {i}")
         assert websocket.handed_over == []  # at the end of the turn, not per frame
@@ -67,10 +71,33 @@ def test_frames_of_one_turn_are_handed_over_in_one_call() -> None:
     asyncio.run(scenario())
 
 
+def test_the_sessions_of_a_turn_are_handed_over_together_or_at_once_when_asked() -> None:
+    """What sessions queue in one turn leaves at the end of it; ``run()`` (the message writer,
+    after a batch) hands it over at once, and nothing goes twice."""
+
+    async def scenario() -> None:
+        node = stand_in_node()
+        websockets = [StandInWebSocket() for _ in range(3)]
+        sessions = [Session(node, websocket) for websocket in websockets]
+        for n, session in enumerate(sessions):
+            session.reply(f"to {n}")
+        assert [w.handed_over for w in websockets] == [[], [], []]
+        await turns()
+        assert [w.handed_over for w in websockets] == [[["to 0"]], [["to 1"]], [["to 2"]]]
+        sessions[0].reply("now")
+        sessions[2].reply("now")
+        node.hand_overs.run()
+        assert [w.handed_over[1:] for w in websockets] == [[["now"]], [], [["now"]]]
+        await turns()
+        assert [len(w.handed_over) for w in websockets] == [2, 1, 2]
+
+    asyncio.run(scenario())
+
+
 def test_frames_go_through_asgi_while_refused_and_never_overtake_each_other() -> None:
     async def scenario() -> None:
         websocket = StandInWebSocket()
-        session = Session(SimpleNamespace(burst=10), websocket)  # type: ignore[arg-type]
+        session = Session(stand_in_node(), websocket)
         send_loop = asyncio.create_task(session._send_loop())
         try:
             session.reply("taken")
@@ -118,8 +145,8 @@ def test_a_resumed_session_sends_each_message_once_when_a_batch_overlaps_its_rep
 
     async def scenario() -> None:
         websocket = StandInWebSocket()
-        node = SimpleNamespace(burst=10, messages_after=messages_after)
-        session = Session(node, websocket)  # type: ignore[arg-type]
+        node = stand_in_node(messages_after=messages_after)
+        session = Session(node, websocket)
         session.channels.add(channel)
         session._replaying = []
         [(_, data)] = events.messages_added(stored[4:])

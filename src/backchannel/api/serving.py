@@ -5,8 +5,7 @@ live sessions would see uvicorn's 1012 instead of the documented 4000 ("reconnec
 first asks the node to close its sessions with 4000, then shuts down as uvicorn does.
 
 ``CoalescingWebSocketProtocol`` is uvicorn's WebSocket protocol (``websockets-sansio``) with
-one change: the frames a connection is given to send during one turn of the event loop go out
-in one write at the end of it, not one system call each.
+one change: frames go out many to a write, not one system call each.
 """
 
 from __future__ import annotations
@@ -86,10 +85,13 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
     order. While the transport is over its high-water mark, sends wait as uvicorn's do.
 
     The app may also hand over many texts at once, synchronously, through the ``SEND_TEXTS``
-    scope extension: ``send(texts)`` buffers them all and returns True, or returns False when
-    the connection cannot take them now (closing, closed, or over its high-water mark), and
-    the app then sends through ASGI, which waits or raises as usual. Without compression the
-    frame of a text is built once however many connections it goes to (``text_frame``).
+    scope extension: ``send(texts)`` writes them all (with whatever else is buffered) and
+    returns True, or returns False when the connection cannot take them now (closing, closed,
+    or over its high-water mark), and the app then sends through ASGI, which waits or raises as
+    usual. Live sessions hand over what a turn queued for them at once (``HandOvers``), so
+    their frames need not wait for the end of the turn to be written together. Without
+    compression the frame of a text is built once however many connections it goes to
+    (``text_frame``).
     """
 
     _flush_scheduled = False
@@ -117,7 +119,7 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
                 self.conn.send_text(text.encode())
         else:
             self.conn.writes.extend(map(text_frame, texts))
-        self._schedule_flush()
+        self._flush()
         return True
 
     async def send(self, message: ASGISendEvent) -> None:

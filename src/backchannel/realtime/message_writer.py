@@ -108,6 +108,7 @@ class MessageWriter:
                 send.session.reply(send.reply())
                 if not send.done.done():  # cancelled if its session's reading was
                     send.done.set_result(None)
+            self.node.hand_overs.run()
 
     async def _write(self, batch: list[_Send]) -> None:
         now = utcnow()

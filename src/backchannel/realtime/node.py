@@ -15,7 +15,7 @@ from backchannel.realtime.broker import Broker
 from backchannel.realtime.events import Publication
 from backchannel.realtime.message_writer import MessageWriter
 from backchannel.realtime.protocol import Close
-from backchannel.realtime.session import Session
+from backchannel.realtime.session import HandOvers, Session
 from backchannel.store import Store
 from backchannel.store.tables import members, messages, users
 from backchannel.store.users import get_user
@@ -41,6 +41,7 @@ class Node:
         self.rate = rate
         self.burst = burst
         self.sessions: set[Session] = set()
+        self.hand_overs = HandOvers()
         self.writer = MessageWriter(self)
 
     async def serve(self, websocket: WebSocket) -> None:

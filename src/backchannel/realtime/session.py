@@ -48,6 +48,31 @@ class InternalError(BackchannelError):
     status = 500
 
 
+class HandOvers:
+    """The sessions of a node with frames queued, handed over together: by one callback at the
+    end of the turn of the event loop they were queued in, or at once by ``run()``, which the
+    message writer calls after each batch so that its events and replies leave in its turn."""
+
+    def __init__(self) -> None:
+        self._sessions: list[Session] = []
+        self._scheduled = False
+
+    def add(self, session: Session) -> None:
+        self._sessions.append(session)
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._run_scheduled)
+
+    def _run_scheduled(self) -> None:
+        self._scheduled = False
+        self.run()
+
+    def run(self) -> None:
+        sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.hand_over()
+
+
 class _Closing(Exception):
     """Raised inside the session to end it with a close code."""
 
@@ -332,12 +357,13 @@ class Session:
         self._outbox.extend(frames)
         if not self._hand_over_scheduled:
             self._hand_over_scheduled = True
-            asyncio.get_running_loop().call_soon(self._hand_over)
+            self.node.hand_overs.add(self)
 
-    def _hand_over(self) -> None:
-        """Once per turn of the event loop with frames queued: hand them all to the server at
-        once (``SEND_TEXTS``), with no task to wake; where it cannot take them now (or there is
-        no such extension), the send loop sends them through ASGI, waiting as that does."""
+    def hand_over(self) -> None:
+        """Once per turn of the event loop with frames queued (``HandOvers``): hand them all to
+        the server at once (``SEND_TEXTS``), with no task to wake; where it cannot take them now
+        (or there is no such extension), the send loop sends them through ASGI, waiting as that
+        does."""
         self._hand_over_scheduled = False
         if not self._outbox:
             return
