@@ -94,6 +94,26 @@ def test_the_sessions_of_a_turn_are_handed_over_together_or_at_once_when_asked()
     asyncio.run(scenario())
 
 
+def test_a_session_whose_hand_over_fails_leaves_the_others_theirs() -> None:
+    class Broken(StandInWebSocket):
+        def send_texts(self, texts: Iterable[str]) -> bool:
+            raise RuntimeError("broken connection")
+
+    async def scenario() -> None:
+        node = stand_in_node()
+        websockets = [StandInWebSocket(), Broken(), StandInWebSocket()]
+        sessions = [Session(node, websocket) for websocket in websockets]
+        for session in sessions:
+            session.reply("hello")
+        node.hand_overs.run()
+        assert [w.handed_over for w in websockets] == [[["hello"]], [], [["hello"]]]
+        sessions[0].reply("again")
+        await turns()
+        assert websockets[0].handed_over == [["hello"], ["again"]]
+
+    asyncio.run(scenario())
+
+
 def test_frames_go_through_asgi_while_refused_and_never_overtake_each_other() -> None:
     async def scenario() -> None:
         websocket = StandInWebSocket()

@@ -70,7 +70,10 @@ class HandOvers:
     def run(self) -> None:
         sessions, self._sessions = self._sessions, []
         for session in sessions:
-            session.hand_over()
+            try:
+                session.hand_over()
+            except Exception:  # that session's alone: the others still get theirs
+                log.exception("handing frames over to the server failed")
 
 
 class _Closing(Exception):
