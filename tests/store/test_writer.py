@@ -383,3 +383,35 @@ def test_message_sids_are_twilio_sids_that_sort_in_the_order_they_were_made(
             assert [m["sid"] for m in await stored(store, channel_sid)] == every
 
     asyncio.run(scenario())
+
+
+def test_sqlite_the_wal_is_checkpointed_in_full_after_a_burst_and_then_reused(
+    sqlite_store_factory: tuple[StoreFactory, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst of writes shorter than the checkpoint interval still has its WAL copied into the
+    database file once it ends, with no write to trigger it; the next burst then starts the WAL
+    over instead of making it longer, so bursts with pauses between them never grow it."""
+    factory, path = sqlite_store_factory
+    wal = path.with_name(path.name + "-wal")
+
+    async def burst(store: Store, service_sid: str, channel_sid: str) -> None:
+        batch = [new_message("x" * 2000) for _ in range(100)]
+        for _ in range(10):  # about 2 MB, quicker than the interval
+            await store.write(message_store.create_messages, service_sid, channel_sid, batch)
+
+    async def scenario() -> None:
+        async with factory() as store:
+            service_sid, channel_sid = await new_channel(store)
+            monkeypatch.setattr(db, "CHECKPOINT_INTERVAL", 1.0)
+            await asyncio.sleep(1.1)  # the interval since the checkpoint of new_channel's writes
+            sizes = []
+            for rows in (1000, 2000, 3000):
+                await burst(store, service_sid, channel_sid)
+                deadline = time.monotonic() + 10
+                while _rows_in_database_file(path, path.with_name("copy.db")) < rows:
+                    assert time.monotonic() < deadline, "the end of the burst was not checkpointed"
+                    await asyncio.sleep(0.05)
+                sizes.append(wal.stat().st_size)
+            assert sizes[2] <= sizes[0] * 1.2, sizes
+
+    asyncio.run(scenario())

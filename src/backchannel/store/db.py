@@ -117,7 +117,10 @@ class Writer:
     Its commits never checkpoint the WAL: a checkpoint waits for the disk (``fsync``, about
     10 ms here, every thousand pages written), which on the event loop would stall every
     session. Instead, after a commit, at most once every ``CHECKPOINT_INTERVAL`` seconds and
-    one at a time, a passive checkpoint runs on a thread of the default executor.
+    one at a time, a passive checkpoint runs on a thread of the default executor; after a
+    commit that comes sooner, it runs once the interval is over. So the last commits of a burst
+    are checkpointed too, and the next write starts the WAL over from its beginning: without
+    that, the WAL grew by every burst's tail (to 273 MB over one benchmark run).
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -125,6 +128,7 @@ class Writer:
         self._sqlite: Engine | None = None
         self._connection: Connection | None = None
         self._checkpoint: asyncio.Future[None] | None = None
+        self._checkpoint_timer: asyncio.TimerHandle | None = None
         self._checkpointed_at = float("-inf")
         self._path = ""
         url = engine.url
@@ -157,16 +161,29 @@ class Writer:
         return result
 
     def _checkpoint_soon(self) -> None:
-        if self._checkpoint is not None and not self._checkpoint.done():
-            return
-        now = time.monotonic()
-        if now - self._checkpointed_at < CHECKPOINT_INTERVAL:
-            return
-        self._checkpointed_at = now
         loop = asyncio.get_running_loop()
+        now = time.monotonic()
+        wait = self._checkpointed_at + CHECKPOINT_INTERVAL - now
+        if wait > 0 or (self._checkpoint is not None and not self._checkpoint.done()):
+            # Later, but surely: the checkpoint after the last commit of a burst is the one
+            # that copies all of the WAL, so that the next write starts it over from the top.
+            if self._checkpoint_timer is None:
+                self._checkpoint_timer = loop.call_later(max(wait, 0.05), self._checkpoint_due)
+            return
+        if self._checkpoint_timer is not None:
+            self._checkpoint_timer.cancel()
+            self._checkpoint_timer = None
+        self._checkpointed_at = now
         self._checkpoint = loop.run_in_executor(None, _checkpoint, self._path)
 
+    def _checkpoint_due(self) -> None:
+        self._checkpoint_timer = None
+        self._checkpoint_soon()
+
     async def close(self) -> None:
+        if self._checkpoint_timer is not None:
+            self._checkpoint_timer.cancel()
+            self._checkpoint_timer = None
         if self._checkpoint is not None:
             await self._checkpoint
         if self._connection is not None:
