@@ -193,6 +193,31 @@ async def _texts_handed_over_are_written_at_once_in_order_with_the_asgi_sends() 
         protocol.connection_lost(None)
 
 
+def test_connections_handed_texts_in_turn_each_get_exactly_their_own() -> None:
+    asyncio.run(_connections_handed_texts_in_turn_each_get_exactly_their_own())
+
+
+async def _connections_handed_texts_in_turn_each_get_exactly_their_own() -> None:
+    """Members handed the same texts share their bytes; one handed others in between (the
+    sender, with its replies) or the same texts again later gets exactly what it was handed."""
+    scopes: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        scopes.append(scope)
+        await receive()
+        await send({"type": "websocket.accept"})
+        await receive()
+
+    connections = [await connect(app) for _ in range(4)]
+    events = [f'{{"event":"messageAdded","data":{{"index":{n}}}}}' for n in range(3)]
+    handed = [events, [*events, '{"id":7,"ok":true}'], list(events), events[:2]]
+    for scope, texts in zip(scopes, handed, strict=True):
+        assert scope["extensions"][SEND_TEXTS]["send"](texts) is True
+    for (protocol, transport, client), texts in zip(connections, handed, strict=True):
+        assert [frame.data.decode() for frame in frames(client, transport.writes)] == texts
+        protocol.connection_lost(None)
+
+
 def test_texts_are_refused_while_the_connection_cannot_take_them() -> None:
     asyncio.run(_texts_are_refused_while_the_connection_cannot_take_them())
 
