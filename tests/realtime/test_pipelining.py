@@ -105,9 +105,10 @@ def batches(monkeypatch: pytest.MonkeyPatch) -> Iterator[Batches]:
         await asyncio.sleep(BATCH_DELAY)
         if seen.fail_when is not None and seen.fail_when(batch):
             seen.fail_when = None
+            commit = fn
 
             def doomed(conn: Any, *rest: Any) -> Any:
-                fn(conn, *rest)
+                commit(conn, *rest)
                 raise RuntimeError("the transaction failed")
 
             fn = doomed
