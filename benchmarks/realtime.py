@@ -23,8 +23,9 @@ share the server's CPU accounting. They are lean WebSocket clients (``FrameReade
 sans-I/O handshake, then frames parsed by hand, no compression) speaking docs/protocol.md and
 Engine.IO 4 / Socket.IO 5 respectively, so that as little of the two cores as possible goes to
 the load: while a step runs, a receiver only keeps what each read brings, with the time of the
-read; between steps the frames are parsed, their send stamps found by one regular expression
-and tallied, with the garbage collector off. On Backchannel each authenticates with its own
+read; once the step's deliveries have stopped coming (the bytes read stop growing), the frames
+are parsed, their send stamps found by one regular expression and tallied, with the garbage
+collector off. On Backchannel each authenticates with its own
 token and joins the channel. One sender (its own token; a member too, as is the peer's sender of the
 room; or ``--senders`` of them sharing the rate) sends ``sendMessage`` / emits ``send`` at each
 rate of ``--steps`` for ``--step-seconds``, without waiting for each acknowledgement (at most one
@@ -239,6 +240,7 @@ class FrameReader(asyncio.Protocol):
         self.buffer = b""
         self.stamps: list[tuple[float, list[tuple[bytes, bytes, bytes]]]] | None = None
         self.reads: list[tuple[float, bytes]] = []  # with stamps set: not parsed yet
+        self.received = 0  # bytes read, in all
         self.catch_up_timer: asyncio.TimerHandle | None = None
 
     @classmethod
@@ -257,6 +259,7 @@ class FrameReader(asyncio.Protocol):
         self._flush()
 
     def data_received(self, data: bytes) -> None:
+        self.received += len(data)
         if self.stamps is not None:
             if not self.reads:
                 loop = asyncio.get_running_loop()
@@ -536,6 +539,9 @@ async def _receivers(pipe: Connection, spec: ReceiverSpec) -> None:
     loop = asyncio.get_running_loop()
     while True:
         command = await loop.run_in_executor(None, pipe.recv)
+        if command == "received":  # how much has come, without reading it
+            pipe.send(sum(reader.received for reader in readers))
+            continue
         tally()
         if command == "counts":
             pipe.send(({k: (c.by_end, c.on_time, c.total) for k, c in counts.items()}, closed))
@@ -573,6 +579,10 @@ class Receivers:
 
     async def ready(self) -> None:
         await self._ask(None)
+
+    async def received(self) -> int:
+        """The bytes the receivers have read so far, in all."""
+        return sum(await self._ask("received"))
 
     async def counts(self, target: str, step: int) -> tuple[int, int, int, int]:
         """(by_end, on_time, total, closed receivers) across the processes."""
@@ -792,14 +802,17 @@ async def run_step(
         ordered = sorted(sender.ack_latencies)
         step.ack_p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1e3
     step.expected = step.acked * n
-    # Wait for the deliveries to settle before the next step (at most 15 s).
+    # Wait for the deliveries to settle before they are counted (at most 15 s): counting means
+    # parsing, which while they still come would keep the receivers from reading, and a server
+    # closes a reader that falls too far behind.
     deadline, last = time.monotonic() + 15, -1
     while True:
-        by_end, on_time, total, closed = await receivers.counts(sender.target, step_id)
-        if total >= step.expected or total == last or time.monotonic() > deadline:
+        received = await receivers.received()
+        if received == last or time.monotonic() > deadline:
             break
-        last = total
+        last = received
         await asyncio.sleep(0.5)
+    by_end, on_time, total, closed = await receivers.counts(sender.target, step_id)
     step.by_end, step.on_time, step.delivered, step.closed = by_end, on_time, total, closed
     step.cpu = server.cpu() - cpu
     if sender.first_error:
