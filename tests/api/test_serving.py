@@ -193,13 +193,8 @@ async def _texts_handed_over_are_written_at_once_in_order_with_the_asgi_sends() 
         protocol.connection_lost(None)
 
 
-def test_connections_handed_texts_in_turn_each_get_exactly_their_own() -> None:
-    asyncio.run(_connections_handed_texts_in_turn_each_get_exactly_their_own())
-
-
-async def _connections_handed_texts_in_turn_each_get_exactly_their_own() -> None:
-    """Members handed the same texts share their bytes; one handed others in between (the
-    sender, with its replies) or the same texts again later gets exactly what it was handed."""
+def scope_keeping_app() -> tuple[list[Any], Any]:
+    """An app that keeps each connection's scope, accepts it and waits for one more message."""
     scopes: list[Any] = []
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -208,6 +203,17 @@ async def _connections_handed_texts_in_turn_each_get_exactly_their_own() -> None
         await send({"type": "websocket.accept"})
         await receive()
 
+    return scopes, app
+
+
+def test_connections_handed_texts_in_turn_each_get_exactly_their_own() -> None:
+    asyncio.run(_connections_handed_texts_in_turn_each_get_exactly_their_own())
+
+
+async def _connections_handed_texts_in_turn_each_get_exactly_their_own() -> None:
+    """Members handed the same texts share their bytes; one handed others in between (the
+    sender, with its replies) or the same texts again later gets exactly what it was handed."""
+    scopes, app = scope_keeping_app()
     connections = [await connect(app) for _ in range(4)]
     events = [f'{{"event":"messageAdded","data":{{"index":{n}}}}}' for n in range(3)]
     handed = [events, [*events, '{"id":7,"ok":true}'], list(events), events[:2]]
@@ -223,14 +229,7 @@ def test_texts_are_refused_while_the_connection_cannot_take_them() -> None:
 
 
 async def _texts_are_refused_while_the_connection_cannot_take_them() -> None:
-    scopes: list[Any] = []
-
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        scopes.append(scope)
-        await receive()
-        await send({"type": "websocket.accept"})
-        await receive()
-
+    scopes, app = scope_keeping_app()
     protocol, transport, client = await connect(app)
     send_texts = scopes[0]["extensions"][SEND_TEXTS]["send"]
     protocol.pause_writing()
