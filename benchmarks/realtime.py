@@ -67,6 +67,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -241,6 +242,7 @@ class FrameReader(asyncio.Protocol):
         self.stamps: list[tuple[float, list[tuple[bytes, bytes, bytes]]]] | None = None
         self.reads: list[tuple[float, bytes]] = []  # with stamps set: not parsed yet
         self.received = 0  # bytes read, in all
+        self.close_code: int | None = None  # the server's, once its close frame is read
         self.catch_up_timer: asyncio.TimerHandle | None = None
 
     @classmethod
@@ -323,6 +325,7 @@ class FrameReader(asyncio.Protocol):
             elif opcode == 0x9:  # ping
                 self.ws.send_pong(payload)
             elif opcode == 0x8:  # close
+                self.close_code = int.from_bytes(payload[:2], "big") if size >= 2 else 1005
                 assert self.transport is not None
                 self.transport.close()
                 return b""
@@ -465,7 +468,6 @@ def receivers_main(pipe: Connection, spec: ReceiverSpec) -> None:
 
 async def _receivers(pipe: Connection, spec: ReceiverSpec) -> None:
     counts: dict[tuple[str, int], StepCount] = {}
-    closed: dict[str, int] = {"backchannel": 0, "socketio": 0}
 
     # What each server's receivers read, not yet tallied: (time of the read, stamps found).
     stamps: dict[str, list[tuple[float, list[tuple[bytes, bytes, bytes]]]]] = {
@@ -501,12 +503,6 @@ async def _receivers(pipe: Connection, spec: ReceiverSpec) -> None:
 
         return on_text
 
-    def count_close(target: str) -> Any:
-        def closed_once(_: Any) -> None:
-            closed[target] += 1
-
-        return closed_once
-
     limit = asyncio.Semaphore(20)
 
     async def bounded(coro: Any) -> FrameReader:
@@ -529,11 +525,9 @@ async def _receivers(pipe: Connection, spec: ReceiverSpec) -> None:
     for reader in sockets:
         reader.on_text = lambda frame: None
         reader.stamps = stamps["backchannel"]
-        reader.lost.add_done_callback(count_close("backchannel"))
     for reader in peers:
         reader.on_text = on_socketio(reader)
         reader.stamps = stamps["socketio"]
-        reader.lost.add_done_callback(count_close("socketio"))
     readers.extend([*sockets, *peers])
     pipe.send("ready")
     loop = asyncio.get_running_loop()
@@ -544,6 +538,10 @@ async def _receivers(pipe: Connection, spec: ReceiverSpec) -> None:
             continue
         tally()
         if command == "counts":
+            closed = {  # the close code of each receiver closed so far (None: no close frame)
+                target: [reader.close_code for reader in group if reader.lost.done()]
+                for target, group in (("backchannel", sockets), ("socketio", peers))
+            }
             pipe.send(({k: (c.by_end, c.on_time, c.total) for k, c in counts.items()}, closed))
         elif command == "stop":
             pipe.send(counts)
@@ -584,9 +582,11 @@ class Receivers:
         """The bytes the receivers have read so far, in all."""
         return sum(await self._ask("received"))
 
-    async def counts(self, target: str, step: int) -> tuple[int, int, int, int]:
-        """(by_end, on_time, total, closed receivers) across the processes."""
-        by_end = on_time = total = closed = 0
+    async def counts(self, target: str, step: int) -> tuple[int, int, int, list[int | None]]:
+        """(by_end, on_time, total, the close codes of the receivers closed so far) across the
+        processes."""
+        by_end = on_time = total = 0
+        closed: list[int | None] = []
         for per_step, closes in await self._ask("counts"):
             a, b, c = per_step.get((target, step), (0, 0, 0))
             by_end, on_time, total = by_end + a, on_time + b, total + c
@@ -760,7 +760,7 @@ class Step:
     by_end: int = 0
     on_time: int = 0
     delivered: int = 0
-    closed: int = 0
+    closed: list[int | None] = field(default_factory=list)  # close codes of closed receivers
     server_load: float = 0.0  # the server's CPU seconds per second while the sender sent
     client_load: float = 0.0  # … the receivers' and the sender's, together
     cpu: float = 0.0  # server CPU seconds for the whole step, until its deliveries settled
@@ -774,7 +774,7 @@ class Step:
             and self.acked_on_time >= KEPT_UP * self.sent
             and self.on_time >= KEPT_UP * self.expected
             and self.errors == 0
-            and self.closed == 0
+            and not self.closed
         )
 
 
@@ -925,7 +925,11 @@ async def broadcast(
 def print_step(step: Step) -> None:
     verdict = "kept up" if step.kept_up else "fell behind"
     label = step.label
-    extra = f", {step.closed} receivers closed" if step.closed else ""
+    extra = ""
+    if step.closed:
+        codes = Counter("no close frame" if c is None else f"code {c}" for c in step.closed)
+        why = ", ".join(f"{code}: {count}" for code, count in codes.items())
+        extra = f", {len(step.closed)} receivers closed ({why})"
     print(
         f"  {step.target:<12}{step.rate:>6.0f} msg/s{' ' + label if label else ''}: "
         f"sent {step.sent / step.seconds:.0f}/s, acked {step.acked_on_time / step.seconds:.0f}/s, "
