@@ -96,6 +96,9 @@ BODY = "x" * 40
 STAMP = re.compile(rb'"sent":([0-9.]+),"step":(\d+),"until":([0-9.]+)')
 REPLY = re.compile(r'\{"id":(\d+),"ok":(true|false)')  # docs/protocol.md, "Frames"
 CATCH_UP = 15.0  # seconds a receiver may keep reads unparsed (a ping needs its pong in 20 s)
+# What a read holding a ping has, and no JSON text can: the first bytes of uvicorn's keepalive
+# ping (4 bytes of payload) and of Engine.IO's ping, a text frame "2".
+PING, ENGINEIO_PING = b"\x89\x04", b"\x81\x012"
 BUCKET = 10_000  # latency histogram buckets per second (0.1 ms)
 # msg/s
 DEFAULT_STEPS = "50,75,100,150,200,300,400,600,800,1200,1600,2400,3200,4800,6400,9600,12800"
@@ -223,8 +226,9 @@ class FrameReader(asyncio.Protocol):
     Pings are answered; a close frame closes the connection.
 
     With ``stamps`` set (a list), a read is not parsed as it comes: its bytes are kept with its
-    time until ``catch_up()`` (between steps, or ``CATCH_UP`` seconds after the first read
-    kept, well within the servers' ping timeouts) reads their frames. Text frames longer than a
+    time until ``catch_up()`` (between steps, when a read brings a ping, or ``CATCH_UP``
+    seconds after the first read kept, well within the servers' ping timeouts) reads their
+    frames. Text frames longer than a
     few bytes are not decoded one by one: the send stamps of all the whole frames a read brought
     are found by one regular expression (``STAMP``, in C) and kept with the time of the read,
     as ``(time, [(sent, step, until)])``, to be tallied; short texts (Engine.IO's ping) still go
@@ -267,6 +271,8 @@ class FrameReader(asyncio.Protocol):
                 loop = asyncio.get_running_loop()
                 self.catch_up_timer = loop.call_later(CATCH_UP, self.catch_up)
             self.reads.append((time.time(), data))
+            if PING in data or ENGINEIO_PING in data:  # answered at once, as a client would
+                self.catch_up()
             return
         buffer = self.buffer + data if self.buffer else data
         if not self.opened.done():
