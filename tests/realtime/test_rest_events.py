@@ -129,16 +129,21 @@ def test_a_member_removed_through_rest_leaves_the_channel_live(
     asyncio.run(scenario())
 
 
-def test_deleting_the_user_through_rest_closes_their_sessions_with_4210(live: ChatService) -> None:
+def test_deleting_the_user_through_rest_closes_their_sessions_with_4210_and_they_leave(
+    live: ChatService,
+) -> None:
     async def scenario() -> None:
-        alice, bob, _ = await pair(live)
+        alice, bob, channel = await pair(live)
         async with alice, bob:
             await rest(lambda: service(live).users("bob").delete())
             started = time.monotonic()
             code, reason = await closed_with(bob, timeout=1)
             assert (code, reason["code"]) == (4210, 20404)
             assert time.monotonic() - started < 1
+            gone = await next_event(alice, "memberLeft", timeout=1)
+            assert (gone["identity"], gone["channel_sid"]) == ("bob", channel)
             assert (await ok(alice, "ping"))["server_time"]  # other users stay connected
+        assert service(live).channels(channel).fetch().members_count == 1
 
     asyncio.run(scenario())
 

@@ -20,7 +20,7 @@ from backchannel.chat.errors import InvalidParameterError
 from backchannel.chat.permissions import DEPLOYMENT
 from backchannel.chat.sids import ROLE
 from backchannel.realtime import events
-from backchannel.store import members, roles, users
+from backchannel.store import channels, members, roles, users
 
 
 def render_user(call: Call, user: dict[str, Any]) -> dict[str, Any]:
@@ -134,8 +134,13 @@ async def delete(call: Call) -> Response:
     service = await load_service(call)
     user = await load_user(call, service)
     # A concurrent delete may have won since the lookup: then this one found nothing.
-    if not await users.delete_user(call.conn, service["sid"], user["sid"]):
+    gone = await users.delete_user(call.conn, service["sid"], user["sid"])
+    if gone is None:
         raise call.not_found()
+    for member in gone:  # the other members see the user leave, as when a member is removed
+        channel = await channels.get_channel(call.conn, service["sid"], member["channel_sid"])
+        if channel is not None:
+            call.publish(events.member_left(member, channel))
     call.publish(events.user_deleted(user["sid"]))
     return no_content()
 

@@ -150,8 +150,11 @@ async def update_user(
     return await get_user(conn, service_sid, sid)
 
 
-async def delete_user(conn: AsyncConnection, service_sid: str, sid: str) -> bool:
-    """Delete the user and its memberships; each channel it left counts one member fewer.
+async def delete_user(
+    conn: AsyncConnection, service_sid: str, sid: str
+) -> list[dict[str, Any]] | None:
+    """Delete the user and its memberships; each channel it left counts one member fewer. The
+    member rows removed, or None when there is no such user.
 
     Channels before users, as deleting a channel or removing a member takes them (the lock
     order of ``store.members``), so that neither can deadlock with this: first the user's
@@ -172,10 +175,10 @@ async def delete_user(conn: AsyncConnection, service_sid: str, sid: str) -> bool
         .with_for_update()
     )
     if (await conn.execute(locked)).first() is None:
-        return False
-    gone = await conn.execute(
-        delete(members).where(members.c.user_sid == sid).returning(members.c.channel_sid)
-    )
-    await counters.subtract(conn, channels.c.members_count, Counter(row[0] for row in gone))
+        return None
+    removed = delete(members).where(members.c.user_sid == sid).returning(*members.c)
+    gone = [dict(row) for row in (await conn.execute(removed)).mappings()]
+    left = Counter(member["channel_sid"] for member in gone)
+    await counters.subtract(conn, channels.c.members_count, left)
     await conn.execute(delete(users).where(users.c.sid == sid))
-    return True
+    return gone
