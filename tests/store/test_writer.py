@@ -415,3 +415,33 @@ def test_sqlite_the_wal_is_checkpointed_in_full_after_a_burst_and_then_reused(
             assert sizes[2] <= sizes[0] * 1.2, sizes
 
     asyncio.run(scenario())
+
+
+def test_on_postgresql_the_writer_recovers_from_losing_its_connection(
+    store_factory: StoreFactory, database_url: str
+) -> None:
+    """The writer keeps a connection of its own on a database server: once the server ends it
+    (a restart, an administrator), at most one write fails, and the next ones run on a fresh
+    connection."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a connection of its own is what the writer keeps on a database server")
+
+    def backend(conn: Connection) -> int:
+        return int(conn.execute(select(func.pg_backend_pid())).scalar_one())
+
+    async def scenario() -> None:
+        async with store_factory() as store:
+            service_sid, channel_sid = await new_channel(store)
+            first = await store.write(backend)
+            assert await store.write(backend) == first  # kept, not taken from the pool again
+            async with store.transaction() as conn:
+                await conn.execute(select(func.pg_terminate_backend(first)))
+            with contextlib.suppress(Exception):  # at most this write fails: it finds out
+                await store.write(backend)
+            assert await store.write(backend) != first
+            created = await store.write(
+                message_store.create_messages, service_sid, channel_sid, [new_message("after")]
+            )
+            assert await stored(store, channel_sid) == created
+
+    asyncio.run(scenario())

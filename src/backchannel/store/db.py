@@ -106,7 +106,8 @@ class Writer:
     """Runs ``fn(connection, *args)`` in a write transaction and returns what it returns.
 
     ``fn`` is synchronous: it only runs statements, it never waits on anything else. On
-    PostgreSQL it runs on the async engine (``AsyncConnection.run_sync``). On a SQLite file it
+    PostgreSQL it runs on the async engine (``AsyncConnection.run_sync``), on a connection the
+    writer keeps (``_run_on_server``). On a SQLite file it
     runs on the event loop itself, on a connection of its own: the lock is taken without
     waiting (``BEGIN IMMEDIATE`` with no busy timeout; while another transaction holds it, the
     writer sleeps asynchronously and tries again), and the transaction then holds it for as long
@@ -127,6 +128,8 @@ class Writer:
         self._engine = engine
         self._sqlite: Engine | None = None
         self._connection: Connection | None = None
+        self._server_connection: AsyncConnection | None = None
+        self._server_lock = asyncio.Lock()
         self._checkpoint: asyncio.Future[None] | None = None
         self._checkpoint_timer: asyncio.TimerHandle | None = None
         self._checkpointed_at = float("-inf")
@@ -139,8 +142,7 @@ class Writer:
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         if self._sqlite is None:
-            async with self._engine.begin() as async_conn:
-                return await async_conn.run_sync(fn, *args)
+            return await self._run_on_server(fn, *args)
         if self._connection is None:
             self._connection = self._sqlite.connect()
         conn = self._connection
@@ -159,6 +161,23 @@ class Writer:
             result = fn(conn, *args)
         self._checkpoint_soon()
         return result
+
+    async def _run_on_server(self, fn: Callable[..., T], *args: Any) -> T:
+        """On a database server the writer keeps a connection of its own, used by one write at
+        a time, so that a batch does not pay for a checkout from the pool (and its liveness
+        ping, a round trip) on top of its statements. After a failure the connection is closed,
+        and the next write takes a fresh one."""
+        async with self._server_lock:
+            if self._server_connection is None:
+                self._server_connection = await self._engine.connect()
+            conn = self._server_connection
+            try:
+                async with conn.begin():
+                    return await conn.run_sync(fn, *args)
+            except BaseException:
+                self._server_connection = None
+                await asyncio.shield(conn.close())
+                raise
 
     def _checkpoint_soon(self) -> None:
         loop = asyncio.get_running_loop()
@@ -189,6 +208,9 @@ class Writer:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+        if self._server_connection is not None:
+            await self._server_connection.close()
+            self._server_connection = None
         if self._sqlite is not None:
             self._sqlite.dispose()
 
