@@ -297,6 +297,24 @@ def test_subscribed_and_public_channels_page(live_server: ChatService) -> None:
     run(scenario())
 
 
+def test_members_of_a_channel_page_in_the_order_they_joined(live_server: ChatService) -> None:
+    async def scenario() -> None:
+        async with clients(live_server, "alice", "bob", "carol") as (alice, bob, carol):
+            mine, _ = await shared_channel(alice, bob)
+            await (await carol.get_channel_by_sid(mine.sid)).join()
+            page = await mine.get_members(page_size=2)
+            assert all(isinstance(m, Member) and m.channel_sid == mine.sid for m in page.items)
+            identities = [m.identity for m in page.items]
+            assert page.has_next_page
+            page = await page.next_page()
+            identities += [m.identity for m in page.items]
+            assert not page.has_next_page
+            assert identities == ["alice", "bob", "carol"]
+            assert [m.identity for m in (await mine.get_members()).items] == identities
+
+    run(scenario())
+
+
 def test_user_updates_reach_the_user_and_their_channels(live_server: ChatService) -> None:
     async def scenario() -> None:
         async with clients(live_server, "alice", "bob") as (alice, bob):

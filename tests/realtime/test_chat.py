@@ -117,8 +117,31 @@ def test_non_members_are_refused_and_private_channels_stay_hidden(live: ChatServ
             private = (await ok(alice, "createChannel", 2, type="private"))["channel"]["sid"]
             assert await refused(eve, "sendMessage", channel=public, body="x") == 50107
             assert await refused(eve, "getMessages", 2, channel=public) == 50107
+            assert await refused(eve, "getMembers", 5, channel=public) == 50107
             assert await refused(eve, "joinChannel", 3, channel=private) == 50300
             assert await refused(eve, "destroyChannel", 4, channel=public) == 50107
+
+    asyncio.run(scenario())
+
+
+def test_get_members_pages_in_join_order_and_refuses_a_bad_page_token(live: ChatService) -> None:
+    async def scenario() -> None:
+        alice, bob, channel = await pair(live)
+        carol, _ = await authenticate(live, live.token("carol"))
+        async with alice, bob, carol:
+            await ok(carol, "joinChannel", channel=channel)
+            first = await ok(alice, "getMembers", channel=channel, page_size=2)
+            assert [m["identity"] for m in first["items"]] == ["alice", "bob"]
+            assert all(m["channel_sid"] == channel and m["role_sid"] for m in first["items"])
+            token = first["next_page_token"]
+            rest = await ok(alice, "getMembers", 2, channel=channel, page_token=token)
+            assert [m["identity"] for m in rest["items"]] == ["carol"]
+            assert rest["next_page_token"] is None
+            whole = await ok(bob, "getMembers", 3, channel="general")
+            assert [m["identity"] for m in whole["items"]] == ["alice", "bob", "carol"]
+            for bad in ("x1", "-1", "9" * 19, 5):
+                code = await refused(alice, "getMembers", 4, channel=channel, page_token=bad)
+                assert code == 20001, bad
 
     asyncio.run(scenario())
 

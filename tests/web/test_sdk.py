@@ -219,6 +219,15 @@ def test_typing_and_read_horizon(web: Web) -> None:
     assert bob.js("() => channel.lastConsumedMessageIndex") is None
 
 
+def test_get_members_lists_every_member(web: Web) -> None:
+    _, bob, sid = joined_pair(web)
+    members = bob.js(
+        """async () => (await channel.getMembers()).map(
+            (m) => [m.identity, m.channelSid, typeof m.roleSid, m.dateCreated instanceof Date])"""
+    )
+    assert members == [["alice", sid, "string", True], ["bob", sid, "string", True]]
+
+
 def test_get_messages_pages_both_ways(web: Web) -> None:
     alice, bob, _ = joined_pair(web)
     alice.js("async () => { for (let i = 0; i < 7; i++) await channel.sendMessage(`m${i}`) }")

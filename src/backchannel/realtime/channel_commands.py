@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from backchannel.realtime.commands import (
     int_arg,
     text_arg,
 )
+from backchannel.realtime.protocol import BadRequestError
 from backchannel.realtime.session import Session
 from backchannel.store import channels as channel_store
 from backchannel.store import invites as invite_store
@@ -203,29 +205,32 @@ async def destroy_channel(session: Session, args: dict[str, Any]) -> Any:
 
 
 async def _page(
-    act: Acting, query: Any, args: dict[str, Any]
+    act: Acting,
+    query: Any,
+    key: Any,
+    args: dict[str, Any],
+    render: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]],
 ) -> dict[str, Any]:
-    """One page of channels by ``channels.id``; the page token is the last id, as text."""
-    size = int_arg(args, "page_size") or 50
+    """One page of ``query``'s rows by their ``key`` column (an id, which ``render`` is not
+    given); the page token is the last key, as text."""
+    size = min(int_arg(args, "page_size") or 50, MAX_PAGE)
     token = text_arg(args, "page_token")
     if token is not None:
         if not token.isdigit() or len(token) > 18:
-            from backchannel.realtime.protocol import BadRequestError
-
             raise BadRequestError("page_token is not valid")
-        query = query.where(channels.c.id > int(token))
-    rows = list(
-        (await act.conn.execute(query.order_by(channels.c.id).limit(min(size, MAX_PAGE) + 1)))
-        .mappings()
-    )
-    more = len(rows) > min(size, MAX_PAGE)
-    rows = rows[: min(size, MAX_PAGE)]
+        query = query.where(key > int(token))
+    rows = [
+        dict(row)
+        for row in (await act.conn.execute(query.order_by(key).limit(size + 1))).mappings()
+    ]
+    more = len(rows) > size
+    rows = rows[:size]
+    last = rows[-1][key.name] if rows else None
     items = []
     for row in rows:
-        channel = dict(row)
-        channel.pop("id")
-        items.append(await act.channel_object(channel))
-    return {"items": items, "next_page_token": str(rows[-1]["id"]) if more else None}
+        row.pop(key.name)
+        items.append(await render(row))
+    return {"items": items, "next_page_token": str(last) if more else None}
 
 
 _CHANNEL_COLUMNS = (channels.c.id, *channel_store.COLUMNS)
@@ -239,7 +244,7 @@ async def get_subscribed_channels(session: Session, args: dict[str, Any]) -> Any
             .join(members, members.c.channel_sid == channels.c.sid)
             .where(members.c.user_sid == session.user["sid"])
         )
-        return await _page(act, query, args)
+        return await _page(act, query, channels.c.id, args, act.channel_object)
 
 
 @command("getPublicChannels")
@@ -248,4 +253,17 @@ async def get_public_channels(session: Session, args: dict[str, Any]) -> Any:
         query = select(*_CHANNEL_COLUMNS).where(
             channels.c.service_sid == session.service["sid"], channels.c.type == "public"
         )
-        return await _page(act, query, args)
+        return await _page(act, query, channels.c.id, args, act.channel_object)
+
+
+@command("getMembers")
+async def get_members(session: Session, args: dict[str, Any]) -> Any:
+    async with acting(session) as act:
+        channel = await act.channel(args)
+        await act.member(channel)
+        query = select(members).where(members.c.channel_sid == channel["sid"])
+        return await _page(act, query, members.c.id, args, _member_object)
+
+
+async def _member_object(row: dict[str, Any]) -> dict[str, Any]:
+    return objects.member(row)

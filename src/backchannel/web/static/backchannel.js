@@ -1185,6 +1185,24 @@ export class Channel extends Emitter {
     await this._request("removeMember", { identity });
   }
 
+  /**
+   * The channel's members, in the order they joined (getMembers, a page of 100 at a time; the
+   * user must be one of them).
+   * @returns {Promise<Member[]>}
+   */
+  async getMembers() {
+    const members = [];
+    let token = null;
+    do {
+      const args = { page_size: 100 };
+      if (token) args.page_token = token;
+      const result = await this._request("getMembers", args);
+      for (const data of result.items) members.push(new Member(data));
+      token = result.next_page_token;
+    } while (token);
+    return members;
+  }
+
   // -- the channel itself ---------------------------------------------------------------------
 
   /**
