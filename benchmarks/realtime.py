@@ -228,11 +228,10 @@ class FrameReader(asyncio.Protocol):
     With ``stamps`` set (a list), a read is not parsed as it comes: its bytes are kept with its
     time until ``catch_up()`` (between steps, when a read brings a ping, or ``CATCH_UP``
     seconds after the first read kept, well within the servers' ping timeouts) reads their
-    frames. Text frames longer than a
-    few bytes are not decoded one by one: the send stamps of all the whole frames a read brought
-    are found by one regular expression (``STAMP``, in C) and kept with the time of the read,
-    as ``(time, [(sent, step, until)])``, to be tallied; short texts (Engine.IO's ping) still go
-    to ``on_text``."""
+    frames. Text frames longer than a few bytes are not decoded one by one: the send stamps of
+    all the whole frames a read brought are found by one regular expression (``STAMP``, in C)
+    and kept with the time of the read, as ``(time, [(sent, step, until)])``, to be tallied;
+    short texts (Engine.IO's ping) still go to ``on_text``."""
 
     def __init__(self, url: str) -> None:
         self.ws = ClientProtocol(parse_uri(url), max_size=2**20)

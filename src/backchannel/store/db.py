@@ -107,13 +107,12 @@ class Writer:
 
     ``fn`` is synchronous: it only runs statements, it never waits on anything else. On
     PostgreSQL it runs on the async engine (``AsyncConnection.run_sync``), on a connection the
-    writer keeps (``_run_on_server``). On a SQLite file it
-    runs on the event loop itself, on a connection of its own: the lock is taken without
-    waiting (``BEGIN IMMEDIATE`` with no busy timeout; while another transaction holds it, the
-    writer sleeps asynchronously and tries again), and the transaction then holds it for as long
-    as its statements take, about a millisecond for a batch of messages. Through aiosqlite the
-    same transaction takes three or four hops to its thread per statement, each waiting for
-    a turn of a busy event loop.
+    writer keeps (``_run_on_server``). On a SQLite file it runs on the event loop itself, on a
+    connection of its own: the lock is taken without waiting (``BEGIN IMMEDIATE`` with no busy
+    timeout; while another transaction holds it, the writer sleeps asynchronously and tries
+    again), and the transaction then holds it for as long as its statements take, about a
+    millisecond for a batch of messages. Through aiosqlite the same transaction takes three or
+    four hops to its thread per statement, each waiting for a turn of a busy event loop.
 
     Its commits never checkpoint the WAL: a checkpoint waits for the disk (``fsync``, about
     10 ms here, every thousand pages written), which on the event loop would stall every
