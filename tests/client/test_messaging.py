@@ -6,13 +6,16 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import pytest
 
-from backchannel.client import Channel, ChatClient, ChatError, Member, Message, User
+from backchannel.client import Channel, ChatClient, ChatError, Member, Message, Paginator, User
 from conftest import ChatService  # tests/conftest.py
 
 from .support import Recorder, run
+
+T = TypeVar("T")
 
 
 @asynccontextmanager
@@ -23,6 +26,14 @@ async def clients(live: ChatService, *identities: str) -> AsyncIterator[list[Cha
     finally:
         for client in opened:
             await client.shutdown()
+
+
+async def two_pages(page: Paginator[T]) -> list[T]:
+    """The items of ``page`` and of the next, which is the last."""
+    assert page.has_next_page
+    last = await page.next_page()
+    assert not last.has_next_page
+    return [*page.items, *last.items]
 
 
 async def shared_channel(alice: ChatClient, bob: ChatClient) -> tuple[Channel, Channel]:
@@ -280,13 +291,8 @@ def test_subscribed_and_public_channels_page(live_server: ChatService) -> None:
             await alice.create_channel(unique_name="hidden", is_private=True)
             await (await bob.get_channel_by_unique_name("public-1")).join()
 
-            page = await bob.get_public_channels(page_size=2)
-            names = [c.unique_name for c in page.items]
-            assert page.has_next_page
-            page = await page.next_page()
-            names += [c.unique_name for c in page.items]
-            assert not page.has_next_page
-            assert names == ["public-0", "public-1", "public-2"]
+            public = await two_pages(await bob.get_public_channels(page_size=2))
+            assert [c.unique_name for c in public] == ["public-0", "public-1", "public-2"]
 
             subscribed = await bob.get_subscribed_channels()
             assert [c.unique_name for c in subscribed.items] == ["public-1"]
@@ -302,13 +308,9 @@ def test_members_of_a_channel_page_in_the_order_they_joined(live_server: ChatSer
         async with clients(live_server, "alice", "bob", "carol") as (alice, bob, carol):
             mine, _ = await shared_channel(alice, bob)
             await (await carol.get_channel_by_sid(mine.sid)).join()
-            page = await mine.get_members(page_size=2)
-            assert all(isinstance(m, Member) and m.channel_sid == mine.sid for m in page.items)
-            identities = [m.identity for m in page.items]
-            assert page.has_next_page
-            page = await page.next_page()
-            identities += [m.identity for m in page.items]
-            assert not page.has_next_page
+            members = await two_pages(await mine.get_members(page_size=2))
+            assert all(isinstance(m, Member) and m.channel_sid == mine.sid for m in members)
+            identities = [m.identity for m in members]
             assert identities == ["alice", "bob", "carol"]
             assert [m.identity for m in (await mine.get_members()).items] == identities
 
