@@ -13,7 +13,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from backchannel.client.events import Callback, EventEmitter
-from backchannel.client.objects import Invite, Member, Message, Paginator, parse_time
+from backchannel.client.objects import (
+    Invite,
+    Member,
+    Message,
+    Paginator,
+    parse_time,
+    token_page,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -116,24 +123,12 @@ class Channel:
     async def remove_member(self, identity: str) -> None:
         await self._request("removeMember", identity=identity)
 
-    async def get_members(
-        self, page_size: int | None = None, page_token: str | None = None
-    ) -> Paginator[Member]:
+    async def get_members(self, page_size: int | None = None) -> Paginator[Member]:
         """The channel's members in the order they joined, a page at a time (getMembers; the
         user must be one of them)."""
-        args: dict[str, Any] = {}
-        if page_size is not None:
-            args["page_size"] = page_size
-        if page_token is not None:
-            args["page_token"] = page_token
-        result = await self._request("getMembers", **args)
-        items = [Member.from_wire(data) for data in result.get("items", [])]
-        next_token = result.get("next_page_token")
-
-        async def fetch_next() -> Paginator[Member]:
-            return await self.get_members(page_size, next_token)
-
-        return Paginator(items, bool(next_token), fetch_next)
+        connection = self._chat()._connection
+        args = {"channel": self.sid}
+        return await token_page(connection, "getMembers", args, page_size, Member.from_wire)
 
     # -- the channel itself -------------------------------------------------------------------
 

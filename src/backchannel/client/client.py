@@ -25,7 +25,7 @@ from backchannel.client.channel import Channel
 from backchannel.client.connection import Connection, TokenProvider
 from backchannel.client.errors import ChatError
 from backchannel.client.events import Callback, EventEmitter
-from backchannel.client.objects import Member, Message, Paginator, User
+from backchannel.client.objects import Member, Message, Paginator, User, token_page
 
 __all__ = ["ChatClient"]
 
@@ -180,27 +180,14 @@ class ChatClient:
 
     async def get_subscribed_channels(self, page_size: int | None = None) -> Paginator[Channel]:
         """The channels the user is in or invited to, a page at a time."""
-        return await self._channel_page("getSubscribedChannels", page_size, None)
+        return await token_page(
+            self._connection, "getSubscribedChannels", {}, page_size, self._adopt_channel
+        )
 
     async def get_public_channels(self, page_size: int | None = None) -> Paginator[Channel]:
-        return await self._channel_page("getPublicChannels", page_size, None)
-
-    async def _channel_page(
-        self, cmd: str, page_size: int | None, page_token: str | None
-    ) -> Paginator[Channel]:
-        args: dict[str, Any] = {}
-        if page_size is not None:
-            args["page_size"] = page_size
-        if page_token is not None:
-            args["page_token"] = page_token
-        result = await self._connection.request(cmd, args)
-        items = [self._adopt_channel(data) for data in result.get("items", [])]
-        next_token = result.get("next_page_token")
-
-        async def fetch_next() -> Paginator[Channel]:
-            return await self._channel_page(cmd, page_size, next_token)
-
-        return Paginator(items, bool(next_token), fetch_next)
+        return await token_page(
+            self._connection, "getPublicChannels", {}, page_size, self._adopt_channel
+        )
 
     async def get_user(self, identity: str) -> User:
         result = await self._connection.request("getUser", {"identity": identity})

@@ -199,3 +199,28 @@ class Paginator(Generic[T]):
 
     def __len__(self) -> int:
         return len(self.items)
+
+
+async def token_page(
+    requester: Requester,
+    cmd: str,
+    args: dict[str, Any],
+    page_size: int | None,
+    make: Callable[[dict[str, Any]], T],
+    page_token: str | None = None,
+) -> Paginator[T]:
+    """A page of a listing that goes on by ``next_page_token`` (getSubscribedChannels,
+    getPublicChannels, getMembers), its items made by ``make``."""
+    request = dict(args)
+    if page_size is not None:
+        request["page_size"] = page_size
+    if page_token is not None:
+        request["page_token"] = page_token
+    result = await requester.request(cmd, request)
+    items = [make(data) for data in result.get("items", [])]
+    next_token = result.get("next_page_token")
+
+    async def fetch_next() -> Paginator[T]:
+        return await token_page(requester, cmd, args, page_size, make, next_token)
+
+    return Paginator(items, bool(next_token), fetch_next)
