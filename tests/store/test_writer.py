@@ -316,15 +316,36 @@ def test_sqlite_write_gives_up_after_the_busy_timeout(
     asyncio.run(scenario())
 
 
+async def _checkpoint_over(store: Store) -> None:
+    """Wait until the writer has no checkpoint running or due. Its rows are in the database
+    file before it is over: it ends by marking the WAL copied, which is what lets the next write
+    start the WAL over."""
+    writer = store._writer
+    deadline = time.monotonic() + 10
+    while writer._checkpoint_timer is not None or not (
+        writer._checkpoint is None or writer._checkpoint.done()
+    ):
+        assert time.monotonic() < deadline, "the checkpoint did not end"
+        await asyncio.sleep(0.01)
+
+
 def _rows_in_database_file(path: Path, copy: Path) -> int:
     """Messages in the database file itself, leaving out what only its WAL holds (a copy of the
-    file alone is opened)."""
-    shutil.copyfile(path, copy)
-    with contextlib.closing(sqlite3.connect(copy)) as conn:
-        tables = conn.execute("SELECT name FROM sqlite_master WHERE name = 'messages'")
-        if tables.fetchone() is None:  # the schema itself is still only in the WAL
-            return 0
-        return int(conn.execute("SELECT count(*) FROM messages").fetchone()[0])
+    file alone is opened). A copy taken while a checkpoint (on its thread) is writing the file
+    can be torn; it is taken again."""
+    for attempt in itertools.count():
+        shutil.copyfile(path, copy)
+        try:
+            with contextlib.closing(sqlite3.connect(copy)) as conn:
+                tables = conn.execute("SELECT name FROM sqlite_master WHERE name = 'messages'")
+                if tables.fetchone() is None:  # the schema itself is still only in the WAL
+                    return 0
+                return int(conn.execute("SELECT count(*) FROM messages").fetchone()[0])
+        except sqlite3.DatabaseError:
+            if attempt >= 50:
+                raise
+            time.sleep(0.02)
+    raise AssertionError("unreachable")
 
 
 def test_sqlite_writes_are_checkpointed_off_the_loop_not_by_their_commits(
@@ -411,6 +432,7 @@ def test_sqlite_the_wal_is_checkpointed_in_full_after_a_burst_and_then_reused(
                 while _rows_in_database_file(path, path.with_name("copy.db")) < rows:
                     assert time.monotonic() < deadline, "the end of the burst was not checkpointed"
                     await asyncio.sleep(0.05)
+                await _checkpoint_over(store)
                 sizes.append(wal.stat().st_size)
             assert sizes[2] <= sizes[0] * 1.2, sizes
 
