@@ -489,6 +489,24 @@ class ReceiverSpec:
     socketio_clients: int
 
 
+async def receive(pipe: Connection) -> Any:
+    """The next object from ``pipe``, waited for by the event loop, not on a thread: starting
+    one has failed here ("can't start new thread") right after another run's processes ended."""
+    loop = asyncio.get_running_loop()
+    readable: asyncio.Future[None] = loop.create_future()
+
+    def on_readable() -> None:
+        if not readable.done():
+            readable.set_result(None)
+
+    loop.add_reader(pipe.fileno(), on_readable)
+    try:
+        await readable
+    finally:
+        loop.remove_reader(pipe.fileno())
+    return pipe.recv()
+
+
 def receivers_main(pipe: Connection, spec: ReceiverSpec) -> None:
     raise_fd_limit()
     # The stamps kept until each tally are millions of small tuples: the cyclic collector would
@@ -563,9 +581,8 @@ async def _receivers(pipe: Connection, spec: ReceiverSpec) -> None:
         reader.engineio = True
     readers.extend([*sockets, *peers])
     pipe.send("ready")
-    loop = asyncio.get_running_loop()
     while True:
-        command = await loop.run_in_executor(None, pipe.recv)
+        command = await receive(pipe)
         if command == "received":  # how much has come, without reading it
             pipe.send(sum(reader.received for reader in readers))
             continue
@@ -597,16 +614,16 @@ class Receivers:
             self.procs.append(proc)
 
     async def _ask(self, command: str | None) -> list[Any]:
-        loop = asyncio.get_running_loop()
-
-        def ask(pipe: Connection) -> Any:
+        async def ask(pipe: Connection) -> Any:
             if command is not None:
                 pipe.send(command)
-            if not pipe.poll(120):
-                raise RuntimeError("a receiver process did not answer within 120 s")
-            return pipe.recv()
+            try:
+                async with asyncio.timeout(120):
+                    return await receive(pipe)
+            except TimeoutError:
+                raise RuntimeError("a receiver process did not answer within 120 s") from None
 
-        return list(await asyncio.gather(*(loop.run_in_executor(None, ask, p) for p in self.pipes)))
+        return list(await asyncio.gather(*(ask(pipe) for pipe in self.pipes)))
 
     async def ready(self) -> None:
         await self._ask(None)
@@ -1068,8 +1085,7 @@ async def _idle(
 
     await asyncio.gather(*(one(i, t) for i, t in enumerate(tokens)))
     pipe.send((len(sockets), failures[:3], len(failures), time.perf_counter() - start))
-    loop = asyncio.get_running_loop()
-    await loop.run_in_executor(None, pipe.recv)  # "stop"
+    await receive(pipe)  # "stop"
     pipe.send(sum(ws.state is State.OPEN for ws in sockets))
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(20):
