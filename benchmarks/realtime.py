@@ -277,10 +277,10 @@ class FrameReader(asyncio.Protocol):
                 loop = asyncio.get_running_loop()
                 self.catch_up_timer = loop.call_later(CATCH_UP, self.catch_up)
             self.reads.append((time.time(), data))
-            if b"\x89" in data and PING in data:
-                self._answer_pings(data)
-            elif self.engineio and ENGINEIO_PING in data:
+            if self.engineio and ENGINEIO_PING in data:
                 self.catch_up()  # the peer's steps are slow: few reads to parse
+            elif b"\x89" in data and PING in data:
+                self._answer_pings(data)
             return
         buffer = self.buffer + data if self.buffer else data
         if not self.opened.done():
