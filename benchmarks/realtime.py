@@ -98,8 +98,9 @@ REPLY = re.compile(r'\{"id":(\d+),"ok":(true|false)')  # docs/protocol.md, "Fram
 CATCH_UP = 15.0  # seconds a receiver may keep reads unparsed (a ping needs its pong in 20 s)
 # What a read holding a ping has, and no JSON text can: the first bytes of uvicorn's keepalive
 # ping (4 bytes of payload) and of Engine.IO's ping, a text frame "2". A read is first searched
-# for the ping's first byte alone (memchr, about 40 times faster than a search for two bytes in
-# a read of a few kB); 0x89 is never in ASCII JSON, so few reads without a ping pay for more.
+# for the WebSocket ping's first byte alone (memchr, about 40 times faster than a search for two
+# bytes in a read of a few kB); 0x89 is never in ASCII JSON, so few reads without a ping pay
+# for more.
 PING, ENGINEIO_PING = b"\x89\x04", b"\x81\x012"
 BUCKET = 10_000  # latency histogram buckets per second (0.1 ms)
 # msg/s
