@@ -201,6 +201,8 @@ def test_media_messages_are_refused_clearly(server, service, channel):
         {"Body": "ok", "Attributes": "nope"},
         {"Body": "ok", "Attributes": '"a string"'},
         {"Body": "ok", "Attributes": json.dumps({"k": "v" * 16400})},
+        {"Body": "ok", "Attributes": '{"k": NaN}'},
+        {"Body": "ok", "Attributes": '{"k": [-Infinity]}'},
         {"Body": "ok", "DateCreated": "last week"},
         {"Body": "ok", "DateUpdated": "2020-02-30T00:00:00Z"},
         {"Body": "ok", "LastUpdatedBy": "z" * 300},

@@ -73,6 +73,7 @@ def test_a_refused_token_closes_with_its_documented_code(
         pytest.param(json.dumps({"cmd": "authenticate", "args": {"token": 5}}), id="token-not-str"),
         pytest.param(b"\x00\x01", id="binary"),
         pytest.param("x" * (65 * 1024), id="oversized"),
+        pytest.param('{"cmd": "authenticate", "args": {"token": "a", "n": NaN}}', id="nan"),
     ],
 )
 def test_a_hostile_first_frame_closes_with_a_protocol_error(live: ChatService, frame: Any) -> None:

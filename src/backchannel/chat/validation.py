@@ -22,6 +22,15 @@ _TRUE = frozenset({"true", "True", "TRUE", "1"})
 _FALSE = frozenset({"false", "False", "FALSE", "0"})
 
 
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")
+
+
+JSON = json.JSONDecoder(parse_constant=_not_json)
+"""JSON as RFC 8259 has it. ``json.loads`` also reads NaN, Infinity and -Infinity, which other
+parsers (a browser's ``JSON.parse``) refuse: text holding them would reach other clients."""
+
+
 def parse_bool(name: str, value: str) -> bool:
     if value in _TRUE:
         return True
@@ -58,14 +67,20 @@ def friendly_name(value: str, *, name: str = "FriendlyName", required: bool = Fa
 
 def attributes(value: str, *, name: str = "Attributes") -> str:
     """A JSON object, as text of at most 16 KiB; kept as sent."""
-    if len(value.encode("utf-8", "surrogatepass")) > MAX_ATTRIBUTES_BYTES:
-        raise InvalidParameterError(f"{name} must be at most {MAX_ATTRIBUTES_BYTES} bytes")
+    attributes_size(value, name=name)
     try:
-        parsed = json.loads(value)
+        parsed = JSON.decode(value)
     except (ValueError, RecursionError):
         raise InvalidParameterError(f"{name} must be valid JSON") from None
     if not isinstance(parsed, dict):
         raise InvalidParameterError(f"{name} must be a JSON object")
+    return value
+
+
+def attributes_size(value: str, *, name: str = "Attributes") -> str:
+    """``attributes`` for text known to be a JSON object (encoded from one): only its size."""
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_ATTRIBUTES_BYTES:
+        raise InvalidParameterError(f"{name} must be at most {MAX_ATTRIBUTES_BYTES} bytes")
     return value
 
 

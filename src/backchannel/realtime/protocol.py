@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
+from backchannel.chat.validation import JSON
 from backchannel.errors import BackchannelError
 from backchannel.tokens import TokenError
 
@@ -88,7 +89,7 @@ def parse_request(text: str) -> Request:
     if len(text) > MAX_FRAME_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES:
         raise ProtocolError(f"a frame is at most {MAX_FRAME_BYTES} bytes")
     try:
-        frame = json.loads(text)
+        frame = JSON.decode(text)
     except (ValueError, RecursionError):
         raise ProtocolError("a frame must be a JSON object") from None
     if not isinstance(frame, dict):
