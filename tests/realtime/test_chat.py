@@ -95,6 +95,26 @@ def test_a_sent_message_reads_the_same_in_its_event_its_reply_and_the_history(
     asyncio.run(scenario())
 
 
+def test_a_send_with_attributes_over_16_kib_is_refused_and_stores_nothing(
+    live: ChatService,
+) -> None:
+    async def scenario() -> None:
+        alice, bob, channel = await pair(live)
+        async with alice, bob:
+            big = {"k": "v" * (16 * 1024)}
+            reply = await request(
+                alice, "sendMessage", 1, channel=channel, body="b", attributes=big
+            )
+            assert reply["ok"] is False and reply["error"]["code"] == 20001
+            assert "16384 bytes" in reply["error"]["message"]
+            sent = await ok(alice, "sendMessage", 2, channel=channel, body="fits")
+            assert sent["index"] == 0
+            page = await ok(bob, "getMessages", channel=channel)
+            assert [m["body"] for m in page["items"]] == ["fits"]
+
+    asyncio.run(scenario())
+
+
 def test_a_retried_send_with_the_same_key_adds_one_message(live: ChatService) -> None:
     async def scenario() -> None:
         alice, bob, channel = await pair(live)

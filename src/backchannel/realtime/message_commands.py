@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from backchannel.chat import messages as message_rules
+from backchannel.chat import validation
 from backchannel.chat.errors import MessageNotFoundError
 from backchannel.chat.sids import CHANNEL, is_sid
 from backchannel.realtime import events, objects
@@ -49,7 +50,6 @@ class NewMessage:
     channel: str  # the channel argument: a SID or a unique name
     key: str | None
     values: dict[str, Any]  # the new message's columns but SID, channel and index
-    attributes: dict[str, Any]  # the attributes column, parsed
 
 
 def read_new_message(session: Session, args: dict[str, Any], now: datetime) -> NewMessage:
@@ -59,9 +59,12 @@ def read_new_message(session: Session, args: dict[str, Any], now: datetime) -> N
     key = text_arg(args, "key")
     if key is not None and not (0 < len(key) <= MAX_KEY and "\x00" not in key):
         raise BadRequestError(f"key must be 1 to {MAX_KEY} characters, without NUL")
-    params = form(Body=body, Attributes=attributes_arg(args))
-    values = {**message_rules.new_message(params, now), "from": session.identity, "key": key}
-    return NewMessage(channel, key, values, args.get("attributes") or {})
+    attributes = attributes_arg(args)
+    new = message_rules.new_message(form(Body=body), now)
+    values = {**new, "from": session.identity, "key": key}
+    if attributes is not None:  # encoded from the object sent: a JSON object, so only its size
+        values["attributes"] = validation.attributes_size(attributes)
+    return NewMessage(channel, key, values)
 
 
 def message_by_key(

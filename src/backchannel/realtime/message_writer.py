@@ -61,9 +61,10 @@ class _Send:
         """The stored message as the protocol shows it, encoded once for its event and reply."""
         if self._encoded is None:
             assert self.message is not None
-            # Stored by this send: its attributes are those it was sent with.
-            attributes = self.new.attributes if self.created and self.new else None
-            self._encoded = protocol.encode(objects.message(self.message, attributes=attributes))
+            if self.created:  # its attributes text is the one this send encoded
+                self._encoded = objects.encoded_message(self.message)
+            else:
+                self._encoded = protocol.encode(objects.message(self.message))
         return self._encoded
 
     def reply(self) -> str:

@@ -10,6 +10,8 @@ import json
 from datetime import datetime
 from typing import Any
 
+from backchannel.realtime import protocol
+
 
 @functools.lru_cache(maxsize=256)
 def _date(value: datetime | None) -> str | None:
@@ -83,15 +85,28 @@ def member(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def message(row: dict[str, Any], *, attributes: dict[str, Any] | None = None) -> dict[str, Any]:
-    """``attributes``: the row's, already parsed, where the caller has them."""
+def message(row: dict[str, Any]) -> dict[str, Any]:
+    fields = _message_fields(row)
+    fields["attributes"] = _attributes(row["attributes"])
+    return fields
+
+
+def encoded_message(row: dict[str, Any]) -> str:
+    """``message(row)`` as protocol text, for a row whose attributes text is already compact
+    JSON (a live send's: ``commands.attributes_arg``), which goes in as it is rather than
+    parsed and encoded again."""
+    head = protocol.encode(_message_fields(row))
+    return f'{head[:-1]},"attributes":{row["attributes"]}}}'
+
+
+def _message_fields(row: dict[str, Any]) -> dict[str, Any]:
+    """A message but its attributes."""
     return {
         "sid": row["sid"],
         "index": row["index"],
         "channel_sid": row["channel_sid"],
         "author": row["from"],
         "body": row["body"],
-        "attributes": _attributes(row["attributes"]) if attributes is None else attributes,
         "was_edited": row["was_edited"],
         "last_updated_by": row["last_updated_by"],
         "date_created": _date(row["date_created"]),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+from _json import encode_basestring_ascii, make_encoder
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -108,12 +109,17 @@ def parse_request(text: str) -> Request:
     return Request(request_id, cmd, args)
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"))  # made once: json.dumps makes one a call
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+# ``JSONEncoder.encode`` makes a C encoder for each call, with a dict to catch cycles (which
+# frames, built from parsed JSON and stored rows, cannot hold); this one is made once.
+_C_ENCODER = make_encoder(
+    None, _ENCODER.default, encode_basestring_ascii, None, ":", ",", False, False, True
+)
 
 
 def encode(value: Any) -> str:
     """Compact JSON, as every frame is written."""
-    return _ENCODER.encode(value)
+    return "".join(_C_ENCODER(value, 0))
 
 
 def _request_id(request_id: int | None) -> str:
