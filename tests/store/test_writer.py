@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from backchannel.chat import channels as channel_rules
 from backchannel.chat import messages as message_rules
@@ -144,6 +144,28 @@ def test_create_messages_refuses_a_channel_of_another_service(
                     message_store.create_messages, other_service, channel_sid, [new_message("x")]
                 )
             assert await stored(store, channel_sid) == []
+
+    asyncio.run(scenario())
+
+
+def test_a_key_sent_twice_in_one_batch_raises_sqlalchemys_integrity_error(
+    store_factory: StoreFactory,
+) -> None:
+    """The batch's statements run on the driver's cursor (``db.fetch``, ``db.execute_many``),
+    but a violated constraint still raises SQLAlchemy's ``IntegrityError``, which a send by
+    key catches to find the message a concurrent retry stored. The error does not quote the
+    messages, and nothing of the batch is kept."""
+
+    async def scenario() -> None:
+        async with store_factory() as store:
+            service_sid, channel_sid = await new_channel(store)
+            batch = [new_message("secret one", key="k"), new_message("secret two", key="k")]
+            with pytest.raises(IntegrityError) as caught:
+                await store.write(message_store.create_messages, service_sid, channel_sid, batch)
+            assert "secret" not in str(caught.value)
+            assert await stored(store, channel_sid) == []
+            channel = await channel_row(store, service_sid, channel_sid)
+            assert (channel["messages_count"], channel["next_message_index"]) == (0, 0)
 
     asyncio.run(scenario())
 

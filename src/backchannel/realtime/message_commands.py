@@ -32,6 +32,7 @@ from backchannel.realtime.commands import (
 )
 from backchannel.realtime.protocol import BadRequestError
 from backchannel.realtime.session import Session
+from backchannel.store import db
 from backchannel.store import members as member_store
 from backchannel.store import messages as message_store
 from backchannel.store.clock import utcnow
@@ -119,10 +120,11 @@ def member_may_send(conn: Connection, service_sid: str, identity: str, key: str)
     if not could_be_name(key, channels.c.sid if by_sid else channels.c.unique_name):
         return None
     query = _MAY_SEND_BY_SID if by_sid else _MAY_SEND_BY_NAME
-    row = conn.execute(query, {"service": service_sid, "identity": identity, "key": key}).first()
-    if row is None or "sendMessage" not in json.loads(row.permissions):
+    rows = db.fetch(conn, query, {"service": service_sid, "identity": identity, "key": key})
+    if not rows:
         return None
-    return str(row.sid)
+    channel_sid, permissions = rows[0]
+    return str(channel_sid) if "sendMessage" in json.loads(permissions) else None
 
 
 async def sending_channel(act: Acting, key: str) -> str:

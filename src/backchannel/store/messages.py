@@ -9,16 +9,16 @@ leaves ``next_message_index`` alone, so a deleted message's index is never given
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, delete, insert, select, update
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backchannel.chat.errors import ChannelNotFoundError
 from backchannel.chat.sids import MESSAGE, new_ordered_sids
+from backchannel.store import db
 from backchannel.store.members import lock_channel
 from backchannel.store.paging import Cursor, Page, fetch_page
 from backchannel.store.tables import channels, messages
@@ -36,44 +36,7 @@ _ALLOCATE = (
     )
     .returning(channels.c.next_message_index)
 )
-_INSERT = insert(messages)
-
-
-@functools.lru_cache(maxsize=8)
-def _insert_for(
-    dialect: Dialect,
-) -> tuple[str, tuple[str, ...], tuple[tuple[int, Callable[[Any], Any]], ...]]:
-    """``_INSERT`` compiled for ``dialect`` with every column but ``id``: its SQL, the columns
-    in parameter order (both drivers, pysqlite/aiosqlite and asyncpg, take parameters by
-    position), and the conversion of those whose values need one (their type's bind processor,
-    by position)."""
-    compiled = _INSERT.compile(
-        dialect=dialect, column_keys=[c.name for c in _COLUMNS], for_executemany=True
-    )
-    assert compiled.positiontup is not None
-    names = tuple(compiled.positiontup)
-    processors = []
-    for position, name in enumerate(names):
-        process = messages.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            processors.append((position, process))
-    return compiled.string, names, tuple(processors)
-
-
-def _insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert message rows. The statement is compiled once, and each distinct value that needs
-    converting is converted once (a batch's rows share their dates): SQLAlchemy's processing of
-    every parameter of every row was half of what storing a message cost."""
-    sql, names, processors = _insert_for(conn.dialect)
-    params = [[row[name] for name in names] for row in rows]
-    for position, process in processors:
-        converted: dict[Any, Any] = {}
-        for values in params:
-            value = values[position]
-            if value not in converted:
-                converted[value] = process(value)
-            values[position] = converted[value]
-    conn.exec_driver_sql(sql, [tuple(values) for values in params])
+_INSERT = insert(messages).values({c.name: bindparam(c.name, type_=c.type) for c in _COLUMNS})
 
 
 async def create_message(
@@ -99,12 +62,12 @@ def create_messages(
     """
     if not values:
         return []
-    allocated = conn.execute(
-        _ALLOCATE, {"channel": channel_sid, "service": service_sid, "count": len(values)}
-    ).scalar_one_or_none()
-    if allocated is None:
+    allocated = db.fetch(
+        conn, _ALLOCATE, {"channel": channel_sid, "service": service_sid, "count": len(values)}
+    )
+    if not allocated:
         raise ChannelNotFoundError(f"Channel {channel_sid} not found")
-    first = allocated - len(values)
+    first = allocated[0][0] - len(values)
     sids = new_ordered_sids(MESSAGE, len(values))
     rows = [
         {
@@ -118,7 +81,7 @@ def create_messages(
         }
         for n, columns in enumerate(values)
     ]
-    _insert(conn, rows)
+    db.execute_many(conn, _INSERT, rows)
     return rows
 
 
