@@ -16,8 +16,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from backchannel.realtime import events, fanout
-from backchannel.realtime.protocol import SEND_TEXTS
-from backchannel.realtime.session import HandOvers, Session
+from backchannel.realtime.protocol import SEND_TEXTS, Close
+from backchannel.realtime.session import OUTBOX_BYTES, HandOvers, Session
 
 from .test_fanout import message
 
@@ -146,6 +146,48 @@ def test_frames_go_through_asgi_while_refused_and_never_overtake_each_other() ->
             await turns()
             assert websocket.handed_over[-1] == ["at once"]
             assert websocket.received[-1] == "at once"
+        finally:
+            send_loop.cancel()
+
+    asyncio.run(scenario())
+
+
+def test_a_client_that_does_not_read_is_closed_once_its_queue_holds_4_mib() -> None:
+    """Large frames count by their size, not only their number: 64 frames of 64 KiB fill the
+    queue (far fewer than ``OUTBOX_FRAMES``), the next closes the session with 4001."""
+
+    async def scenario() -> None:
+        websocket = StandInWebSocket()
+        websocket.taking = False  # over the high-water mark …
+        websocket.asgi_open.clear()  # … and not reading
+        session = Session(stand_in_node(), websocket)
+        big = "x" * (64 * 1024)
+        for _ in range(OUTBOX_BYTES // len(big)):
+            session.reply(big)
+        await turns()
+        assert session._closing is None
+        session.reply(big)
+        assert session._closing is not None and session._closing.code == Close.TOO_SLOW
+
+    asyncio.run(scenario())
+
+
+def test_frames_that_leave_free_their_room_in_the_queue() -> None:
+    """A client that reads, however many large frames it is sent over time, is never closed:
+    what leaves the queue (at once, or one by one through ASGI) no longer counts."""
+
+    async def scenario() -> None:
+        websocket = StandInWebSocket()
+        session = Session(stand_in_node(), websocket)
+        send_loop = asyncio.create_task(session._send_loop())
+        try:
+            big = "y" * (64 * 1024)
+            for n in range(3 * OUTBOX_BYTES // len(big)):
+                websocket.taking = n % 2 == 0  # at once, then through ASGI, by turns
+                session.reply(big)
+                await turns()
+            assert session._closing is None
+            assert len(websocket.received) == 3 * OUTBOX_BYTES // len(big)
         finally:
             send_loop.cancel()
 

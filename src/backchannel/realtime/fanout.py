@@ -62,6 +62,7 @@ class Delivery:
     exclude: str
     body: str
     frames: tuple[str, ...]  # of an event message: its frames, in order
+    size: int  # their length in all
 
 
 @functools.lru_cache(maxsize=256)
@@ -70,4 +71,5 @@ def parse(message: str) -> Delivery:
     header, _, body = message.partition("\n")
     kind, channel, index, exclude = header.split("|", 3)
     frames = tuple(body.split("\n")) if kind == "e" else ()
-    return Delivery(kind, channel, int(index) if index else None, exclude, body, frames)
+    size = sum(map(len, frames))
+    return Delivery(kind, channel, int(index) if index else None, exclude, body, frames, size)

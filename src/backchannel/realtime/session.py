@@ -38,6 +38,7 @@ AUTH_TIMEOUT = 10.0  # seconds to send `authenticate`
 WARN_BEFORE = 180  # seconds: tokenAboutToExpire comes this long before exp …
 SHORT_TOKEN = 360  # … unless the token lives less than this: then at half its lifetime
 OUTBOX_FRAMES = 2048
+OUTBOX_BYTES = 4 * 1024 * 1024  # … and at most this much text (frames are ASCII JSON: bytes)
 FLOOD_WINDOW = 10.0  # seconds
 SUBSCRIBE_TIMEOUT = 10.0  # seconds for the broker to confirm a new session's subscriptions
 SENDS_IN_FLIGHT = 128  # sendMessage requests of one session waiting for their commit
@@ -92,6 +93,7 @@ class Session:
         self.websocket = websocket
         self.principal: ChatPrincipal | None = None
         self._outbox: deque[str] = deque()  # frames to send, at most OUTBOX_FRAMES
+        self._outbox_size = 0  # their characters, at most OUTBOX_BYTES
         self._outbox_filled = asyncio.Event()  # for the send loop: frames to send through ASGI
         self._hand_over_scheduled = False
         self._sending_through_asgi = False
@@ -334,7 +336,7 @@ class Session:
         elif self._replaying is not None:
             self._replaying.append(delivery)
         else:
-            self._enqueue(*delivery.frames)
+            self._enqueue(*delivery.frames, size=delivery.size)
 
     def _control(self, body: str) -> None:
         import json
@@ -353,11 +355,20 @@ class Session:
         """Send a reply frame (in turn with the events, through the outbox)."""
         self._enqueue(frame)
 
-    def _enqueue(self, *frames: str) -> None:
-        if len(self._outbox) + len(frames) > OUTBOX_FRAMES:
+    def _enqueue(self, *frames: str, size: int | None = None) -> None:
+        """Queue frames to send; ``size``: their length, where the caller has it. A client
+        that lets more pile up than the limits allow is closed with 4001, whatever its frames'
+        size: a large message to many members that do not read could otherwise hold their
+        memory."""
+        size = sum(map(len, frames)) if size is None else size
+        if (
+            len(self._outbox) + len(frames) > OUTBOX_FRAMES
+            or self._outbox_size + size > OUTBOX_BYTES
+        ):
             self.close(Close.TOO_SLOW)
             return
         self._outbox.extend(frames)
+        self._outbox_size += size
         if not self._hand_over_scheduled:
             self._hand_over_scheduled = True
             self.node.hand_overs.add(self)
@@ -376,6 +387,7 @@ class Session:
             and self._send_texts(self._outbox)
         ):
             self._outbox.clear()
+            self._outbox_size = 0
         else:
             self._sending_through_asgi = True  # until the outbox is empty: order is kept
             self._outbox_filled.set()
@@ -394,8 +406,11 @@ class Session:
         while self._outbox:
             if self._send_texts is not None and self._send_texts(self._outbox):
                 self._outbox.clear()
+                self._outbox_size = 0
             else:
-                await self.websocket.send_text(self._outbox.popleft())
+                frame = self._outbox.popleft()
+                self._outbox_size -= len(frame)
+                await self.websocket.send_text(frame)
 
     async def _flush(self) -> None:
         """Send what is still queued (say, ``tokenExpired``) before the close frame."""
