@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import functools
 import json
-from _json import encode_basestring_ascii, make_encoder
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
 from backchannel.chat.validation import JSON
 from backchannel.errors import BackchannelError
-from backchannel.tokens import TokenError
+from backchannel.tokens import TokenError, codec
 
 MAX_FRAME_BYTES = 64 * 1024
 MAX_REQUEST_ID = 2**53
@@ -109,17 +108,9 @@ def parse_request(text: str) -> Request:
     return Request(request_id, cmd, args)
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"))
-# ``JSONEncoder.encode`` makes a C encoder for each call, with a dict to catch cycles (which
-# frames, built from parsed JSON and stored rows, cannot hold); this one is made once.
-_C_ENCODER = make_encoder(
-    None, _ENCODER.default, encode_basestring_ascii, None, ":", ",", False, False, True
-)
-
-
 def encode(value: Any) -> str:
-    """Compact JSON, as every frame is written."""
-    return "".join(_C_ENCODER(value, 0))
+    """Compact JSON, as every frame is written (the C encoder made once, as tokens are)."""
+    return codec.dumps(value)  # type: ignore[no-any-return]
 
 
 def _request_id(request_id: int | None) -> str:
