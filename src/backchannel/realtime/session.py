@@ -381,16 +381,18 @@ class Session:
         self._hand_over_scheduled = False
         if not self._outbox:
             return
-        if (
-            not self._sending_through_asgi
-            and self._send_texts is not None
-            and self._send_texts(self._outbox)
-        ):
-            self._outbox.clear()
-            self._outbox_size = 0
-        else:
+        if self._sending_through_asgi or not self._hand_over_all():
             self._sending_through_asgi = True  # until the outbox is empty: order is kept
             self._outbox_filled.set()
+
+    def _hand_over_all(self) -> bool:
+        """Hand the whole outbox to the server (``SEND_TEXTS``) and empty it, if it takes the
+        frames now."""
+        if self._send_texts is None or not self._send_texts(self._outbox):
+            return False
+        self._outbox.clear()
+        self._outbox_size = 0
+        return True
 
     async def _send_loop(self) -> None:
         with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError):
@@ -404,10 +406,7 @@ class Session:
         """Send every queued frame: all at once where the server takes them so (``SEND_TEXTS``,
         ``api.serving``), else one ASGI message each."""
         while self._outbox:
-            if self._send_texts is not None and self._send_texts(self._outbox):
-                self._outbox.clear()
-                self._outbox_size = 0
-            else:
+            if not self._hand_over_all():
                 frame = self._outbox.popleft()
                 self._outbox_size -= len(frame)
                 await self.websocket.send_text(frame)

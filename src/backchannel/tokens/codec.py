@@ -14,6 +14,7 @@ import functools
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from typing import Any
 
 from backchannel.tokens.errors import MalformedTokenError
@@ -46,7 +47,7 @@ def _refuse(value: object) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
-def _compact_encoder(sort_keys: bool) -> Any:
+def _compact_encoder(sort_keys: bool) -> Callable[[object], str]:
     try:
         # The C encoder, built once: json.dumps builds a new one on every call.
         from json.encoder import (  # type: ignore[attr-defined]
