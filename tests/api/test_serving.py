@@ -8,6 +8,7 @@ a transport that records each write, and a sans-I/O websockets client reads what
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
 from uvicorn.server import ServerState
@@ -17,7 +18,12 @@ from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
 from websockets.uri import parse_uri
 
-from backchannel.api.serving import CoalescingWebSocketProtocol, uvicorn_config
+from backchannel.api.serving import (
+    YOUNG_COLLECTION,
+    CoalescingWebSocketProtocol,
+    Server,
+    uvicorn_config,
+)
 from backchannel.realtime.protocol import SEND_TEXTS
 
 
@@ -240,3 +246,38 @@ async def _texts_are_refused_while_the_connection_cannot_take_them() -> None:
     assert [frame.data for frame in frames(client, transport.writes)] == [b"fine"]
     protocol.connection_lost(None)
     assert send_texts(["gone"]) is False
+
+
+def test_a_server_started_with_tune_gc_keeps_the_collector_out_of_a_busy_loop() -> None:
+    asyncio.run(_server_started_with_tune_gc())
+
+
+async def _server_started_with_tune_gc() -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("no request is made")
+
+    threshold = gc.get_threshold()
+    try:
+        for tune_gc in (False, True):
+            gc.unfreeze()
+            config = uvicorn_config(app, host="127.0.0.1", port=0, lifespan="off")
+            server = Server(config, tune_gc=tune_gc)
+            serving = asyncio.create_task(server.serve())
+            try:
+                while not server.started:
+                    await asyncio.sleep(0.01)
+                if tune_gc:
+                    # What the app made at startup is frozen; the youngest generation waits for
+                    # far more allocations than Python's default; the older ones are as they were.
+                    assert gc.get_freeze_count() > 0
+                    assert gc.get_threshold() == (YOUNG_COLLECTION, *threshold[1:])
+                    assert threshold[0] < YOUNG_COLLECTION
+                else:
+                    assert gc.get_freeze_count() == 0
+                    assert gc.get_threshold() == threshold
+            finally:
+                server.should_exit = True
+                await asyncio.wait_for(serving, 10)
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)

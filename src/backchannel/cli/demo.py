@@ -268,7 +268,7 @@ def demo(database: Path, host: str | None, port: int | None, token_ttl: int | No
     click.echo(report(found, url, database))
     server = Server(
         uvicorn_config(create_app(config), host=config.host, port=config.port, log_level="warning"),
-        freeze_gc=True,
+        tune_gc=True,
     )
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda _sig, _frame: None)

@@ -76,7 +76,7 @@ def serve(
     config.load_master_key()  # fail here, in one line, rather than inside the server
     server = Server(
         uvicorn_config(create_app(config), host=config.host, port=config.port, log_level="info"),
-        freeze_gc=True,
+        tune_gc=True,
     )
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the handler
     # it found; a no-op one makes that graceful stop exit with status 0.
