@@ -219,3 +219,62 @@ def test_a_resumed_session_sends_each_message_once_when_a_batch_overlaps_its_rep
         assert indexes == [3, 4, 5, 6, 7]
 
     asyncio.run(scenario())
+
+
+def _replaying_session(
+    channel: str, stored: list[dict[str, Any]]
+) -> tuple[Session, StandInWebSocket]:
+    """A session about to replay ``stored`` to a client that reads nothing: the replay's first
+    send waits."""
+
+    async def messages_after(channel_sid: str, index: int) -> list[dict[str, Any]]:
+        return [m for m in stored if m["channel_sid"] == channel_sid and m["index"] > index]
+
+    websocket = StandInWebSocket()
+    websocket.asgi_open.clear()
+    session = Session(stand_in_node(messages_after=messages_after), websocket)
+    session.channels.add(channel)
+    session._replaying = []
+    return session, websocket
+
+
+def test_a_client_that_does_not_read_its_replay_is_closed_once_4_mib_is_held_for_it() -> None:
+    """Live events that come while a session replays are held until the replay is done; they
+    count against the same limits as the outbox: 64 events of 64 KiB are held, the next closes
+    the session with 4001 and is not kept, and the replay stops."""
+    channel = "CH" + "b" * 32
+
+    async def scenario() -> None:
+        session, websocket = _replaying_session(channel, [message(channel, i) for i in range(3)])
+        replay = asyncio.create_task(session._replay_unless_closed({channel: -1}))
+        await turns()
+        big = "z" * (64 * 1024)
+        topic = fanout.channel_topic(channel)
+        for n in range(OUTBOX_BYTES // len(big)):
+            session._deliver(topic, fanout.event_message(big, channel=channel, index=3 + n))
+        await turns()
+        assert session._closing is None and not replay.done()
+        session._deliver(topic, fanout.event_message(big, channel=channel, index=100))
+        assert session._closing is not None and session._closing.code == Close.TOO_SLOW
+        await asyncio.wait_for(replay, 1)
+        assert session._held_size == OUTBOX_BYTES
+        assert session._replaying is not None and len(session._replaying) == 64
+        assert websocket.received == []  # the first replayed frame never left
+
+    asyncio.run(scenario())
+
+
+def test_a_session_closed_while_it_replays_stops_replaying_at_once() -> None:
+    """A session revoked (here: its user deleted) while a client that does not read holds up
+    its replay is not kept open until the replay could finish."""
+    channel = "CH" + "c" * 32
+
+    async def scenario() -> None:
+        session, _ = _replaying_session(channel, [message(channel, i) for i in range(3)])
+        replay = asyncio.create_task(session._replay_unless_closed({channel: -1}))
+        await turns()
+        assert not replay.done()
+        session.close(Close.USER_DELETED, 20404, "user deleted")
+        await asyncio.wait_for(replay, 1)
+
+    asyncio.run(scenario())

@@ -105,7 +105,9 @@ class Session:
         self.typing: dict[str, asyncio.TimerHandle] = {}  # channel SID → typingEnded timer
         self._closing: _Closing | None = None
         self._closed = asyncio.Event()
-        self._replaying: list[fanout.Delivery] | None = None
+        self._replaying: list[fanout.Delivery] | None = None  # events held while replaying …
+        self._held_frames = 0  # … their frames, which count against the outbox's limits
+        self._held_size = 0
         self._bucket = float(node.burst)
         self._bucket_at = time.monotonic()
         self._refused = 0
@@ -214,7 +216,7 @@ class Session:
         await self.node.presence(self, +1)
         self.counted_online = True
         await self.websocket.send_text(protocol.event("ready", self._ready()))
-        await self._replay(resume)
+        await self._replay_unless_closed(resume)
         self.arm_token_timers()
 
     async def _verify(self, token: str) -> ChatPrincipal:
@@ -238,6 +240,20 @@ class Session:
             "token_expires_at": token.expires_at,
         }
 
+    async def _replay_unless_closed(self, resume: dict[str, Any]) -> None:
+        """``_replay``, cut short if the session is closed meanwhile (its key revoked, or more
+        held for it than the outbox allows): a client that does not read must not keep its
+        session replaying, and so open, for as long as it likes."""
+        replay = asyncio.create_task(self._replay(resume))
+        closed = asyncio.create_task(self._closed.wait())
+        try:
+            await asyncio.wait({replay, closed}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            closed.cancel()
+            replay.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await replay  # done: its outcome; cut short: the session closes next
+
     async def _replay(self, resume: dict[str, Any]) -> None:
         """Send what was missed in each resumed channel, then what arrived meanwhile, once."""
         last_sent: dict[str, int] = {}
@@ -249,6 +265,7 @@ class Session:
                 await self.websocket.send_text(frame)
                 last_sent[channel_sid] = message["index"]
         buffered, self._replaying = self._replaying or [], None
+        self._held_frames = self._held_size = 0  # they move to the outbox, within its limits
         for delivery in buffered:
             replayed = last_sent.get(delivery.channel, -1)
             for offset, frame in enumerate(delivery.frames):
@@ -334,7 +351,12 @@ class Session:
         elif delivery.exclude and delivery.exclude == self.identity:
             return
         elif self._replaying is not None:
-            self._replaying.append(delivery)
+            if self._fits(len(delivery.frames), delivery.size):
+                self._replaying.append(delivery)
+                self._held_frames += len(delivery.frames)
+                self._held_size += delivery.size
+            else:
+                self.close(Close.TOO_SLOW)
         else:
             self._enqueue(*delivery.frames, size=delivery.size)
 
@@ -361,10 +383,7 @@ class Session:
         size: a large message to many members that do not read could otherwise hold their
         memory."""
         size = sum(map(len, frames)) if size is None else size
-        if (
-            len(self._outbox) + len(frames) > OUTBOX_FRAMES
-            or self._outbox_size + size > OUTBOX_BYTES
-        ):
+        if not self._fits(len(frames), size):
             self.close(Close.TOO_SLOW)
             return
         self._outbox.extend(frames)
@@ -372,6 +391,15 @@ class Session:
         if not self._hand_over_scheduled:
             self._hand_over_scheduled = True
             self.node.hand_overs.add(self)
+
+    def _fits(self, frames: int, size: int) -> bool:
+        """Whether ``frames`` more frames, ``size`` long in all, stay within the outbox's limits;
+        events held during a replay count as queued: a client that does not read while its
+        missed messages are replayed must not make the server hold its live ones unbounded."""
+        return (
+            len(self._outbox) + self._held_frames + frames <= OUTBOX_FRAMES
+            and self._outbox_size + self._held_size + size <= OUTBOX_BYTES
+        )
 
     def hand_over(self) -> None:
         """Once per turn of the event loop with frames queued (``HandOvers``): hand them all to
