@@ -50,7 +50,7 @@ class Server(uvicorn.Server):
     - Its youngest generation is collected after ``YOUNG_COLLECTION`` net allocations, not
       Python's 700. A batch of live sends holds a few thousand objects for a moment: at 700,
       collections caught them alive and promoted them, and every few seconds a full collection
-      followed, rescanning every connection's objects (about 250 each) while the event loop
+      followed, rescanning every connection's objects (a few hundred each) while the event loop
       stood still (docs/performance.md, item 16). What does build up, such as new connections
       or reference cycles, is still collected.
     """
