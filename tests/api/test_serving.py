@@ -1,5 +1,5 @@
 """The WebSocket protocol ``backchannel serve`` runs: a turn's frames leave in one write, in order;
-texts handed over at once are written at once.
+texts handed over at once are written at once. And the server's garbage-collector settings.
 
 The protocol object is driven as uvicorn drives it (``connection_made``, ``data_received``) with
 a transport that records each write, and a sans-I/O websockets client reads what was written.
