@@ -47,6 +47,15 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_waited(pid: int) -> float | None:
+    """Seconds the process's main thread (a server's event loop) has spent ready to run but
+    waiting for a CPU (``/proc/PID/schedstat``); None where the kernel does not keep it."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def read_env_file(path: Path) -> dict[str, str]:
     lines = path.read_text().splitlines()
     return dict(line.split("=", 1) for line in lines if "=" in line)
@@ -71,6 +80,9 @@ class Server:
 
     def cpu(self) -> float:
         return process_cpu(self.pid)
+
+    def waited(self) -> float | None:
+        return thread_waited(self.pid)
 
 
 @contextlib.contextmanager

@@ -37,8 +37,9 @@ receiver was closed; it then gets one retry (the machine is shared), and a serve
 behind twice stops rising. Each then runs once more at 80% of its top rate, for the latency
 there. Per step: messages sent, acknowledged (for Backchannel: authorized and committed),
 deliveries (``messageAdded`` frames received by the receivers, the sender's own copy not
-counted), latency p50/p99, the acknowledgement's p99, and the CPU used by the server and by the
-client processes (receivers and sender).
+counted), latency p50/p99, the acknowledgement's p99, the CPU used by the server and by the
+client processes (receivers and sender), and how long the server's event loop was ready to run
+but waited for a CPU (``/proc/PID/schedstat``): the machine's two cores are shared with the load.
 
 Idle. A fresh Backchannel server process (file descriptor limit raised to the hard limit) takes
 ``--idle`` authenticated connections with distinct identities (each a user created on first
@@ -814,6 +815,7 @@ class Step:
     closed: list[int | None] = field(default_factory=list)  # close codes of closed receivers
     server_load: float = 0.0  # the server's CPU seconds per second while the sender sent
     client_load: float = 0.0  # … the receivers' and the sender's, together
+    server_wait: float | None = None  # the server's event loop waiting for a CPU, per second
     cpu: float = 0.0  # server CPU seconds for the whole step, until its deliveries settled
     latency: StepCount = field(default_factory=StepCount)
 
@@ -841,10 +843,14 @@ async def run_step(
 ) -> Step:
     step = Step(sender.target, step_id, rate, seconds, label)
     cpu, client_cpu, started = server.cpu(), receivers.cpu(), time.perf_counter()
+    waited = server.waited()
     step.sent, wall_end = await sender.run(rate, seconds, step_id)
     elapsed = time.perf_counter() - started
     step.server_load = (server.cpu() - cpu) / elapsed
     step.client_load = (receivers.cpu() - client_cpu) / elapsed
+    waited_after = server.waited()
+    if waited is not None and waited_after is not None:
+        step.server_wait = (waited_after - waited) / elapsed
     await asyncio.sleep(max(0.0, wall_end + GRACE - time.time()))
     step.acked_on_time = sender.acked
     await sender.drain(15)
@@ -986,9 +992,15 @@ def print_step(step: Step) -> None:
         f"sent {step.sent / step.seconds:.0f}/s, acked {step.acked_on_time / step.seconds:.0f}/s, "
         f"delivered {step.by_end / step.seconds:.0f}/s "
         f"({100 * step.on_time / max(1, step.expected):.1f}% on time), "
-        f"CPU: server {100 * step.server_load:.0f}%, "
+        f"CPU: server {100 * step.server_load:.0f}%{_waited(step)}, "
         f"clients {100 * step.client_load:.0f}% — {verdict}{extra}"
     )
+
+
+def _waited(step: Step) -> str:
+    if step.server_wait is None:
+        return ""
+    return f" (its event loop waited for a CPU {100 * step.server_wait:.0f}% of the time)"
 
 
 def report_broadcast(steps: list[Step], n: int) -> None:
