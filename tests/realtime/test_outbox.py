@@ -246,17 +246,17 @@ def test_a_client_that_does_not_read_its_replay_is_closed_once_4_mib_is_held_for
 
     async def scenario() -> None:
         session, websocket = _replaying_session(channel, [message(channel, i) for i in range(3)])
-        replay = asyncio.create_task(session._replay_unless_closed({channel: -1}))
+        serving = asyncio.create_task(session._serve_until_closed({channel: -1}))
         await turns()
         big = "z" * (64 * 1024)
         topic = fanout.channel_topic(channel)
         for n in range(OUTBOX_BYTES // len(big)):
             session._deliver(topic, fanout.event_message(big, channel=channel, index=3 + n))
         await turns()
-        assert session._closing is None and not replay.done()
+        assert session._closing is None and not serving.done()
         session._deliver(topic, fanout.event_message(big, channel=channel, index=100))
         assert session._closing is not None and session._closing.code == Close.TOO_SLOW
-        await asyncio.wait_for(replay, 1)
+        await asyncio.wait_for(serving, 1)
         assert session._held_size == OUTBOX_BYTES
         assert session._replaying is not None and len(session._replaying) == 64
         assert websocket.received == []  # the first replayed frame never left
@@ -271,10 +271,10 @@ def test_a_session_closed_while_it_replays_stops_replaying_at_once() -> None:
 
     async def scenario() -> None:
         session, _ = _replaying_session(channel, [message(channel, i) for i in range(3)])
-        replay = asyncio.create_task(session._replay_unless_closed({channel: -1}))
+        serving = asyncio.create_task(session._serve_until_closed({channel: -1}))
         await turns()
-        assert not replay.done()
+        assert not serving.done()
         session.close(Close.USER_DELETED, 20404, "user deleted")
-        await asyncio.wait_for(replay, 1)
+        await asyncio.wait_for(serving, 1)
 
     asyncio.run(scenario())

@@ -1,8 +1,9 @@
 """One client's live session: authenticate, then requests in and events out (docs/protocol.md).
 
-A session is three things running together: the receive loop (requests, answered in order;
-``sendMessage`` requests go to the node's ``MessageWriter`` and the loop reads on, so that one
-sender's messages can be committed together), a bounded outbox (so one slow client can never
+A session is three things running together: the receive loop (first the replay of what a
+resuming client missed, then requests, answered in order; ``sendMessage`` requests go to the
+node's ``MessageWriter`` and the loop reads on, so that one sender's messages can be committed
+together), a bounded outbox (so one slow client can never
 hold up the others) whose frames are handed to the server once per turn of the event loop, or
 sent by the send loop through ASGI while the socket cannot take them, and broker subscriptions
 that put events in the outbox. Token timers warn before expiry and close at expiry;
@@ -137,16 +138,8 @@ class Session:
     async def run(self) -> None:
         await self.websocket.accept()
         try:
-            await self._authenticate()
-            tasks = {
-                asyncio.create_task(self._send_loop()),
-                asyncio.create_task(self._receive_loop()),
-                asyncio.create_task(self._closed.wait()),
-            }
-            _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+            resume = await self._authenticate()
+            await self._serve_until_closed(resume)
         except _Closing as closing:
             self.close(closing.code, closing.twilio_code, closing.message)
         except (WebSocketDisconnect, OSError):
@@ -158,6 +151,22 @@ class Session:
             if self.counted_online:
                 with contextlib.suppress(Exception):
                     await self.node.presence(self, -1)
+
+    async def _serve_until_closed(self, resume: dict[str, Any]) -> None:
+        """Replay what the client missed, then answer its requests, while the send loop sends;
+        until the client goes or the session is closed, which cuts even the replay short: a
+        client that does not read must not keep a revoked session open by stalling it."""
+        tasks = {
+            asyncio.create_task(self._send_loop()),
+            asyncio.create_task(self._receive_loop(resume)),
+            asyncio.create_task(self._closed.wait()),
+        }
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        for task in done:
+            task.result()  # what went wrong unforeseen (say, the replay's query) is not hidden
 
     def close(self, code: int, twilio_code: int | None = None, message: str = "") -> None:
         """End the session with ``code`` (callable from broker handlers and timers)."""
@@ -188,7 +197,9 @@ class Session:
 
     # -- authentication -----------------------------------------------------------------------
 
-    async def _authenticate(self) -> None:
+    async def _authenticate(self) -> dict[str, Any]:
+        """Verify the first frame's token, subscribe, say ``ready``; returns what the client
+        asks to resume."""
         try:
             text = await asyncio.wait_for(self._receive_text(), AUTH_TIMEOUT)
         except TimeoutError:
@@ -216,8 +227,7 @@ class Session:
         await self.node.presence(self, +1)
         self.counted_online = True
         await self.websocket.send_text(protocol.event("ready", self._ready()))
-        await self._replay_unless_closed(resume)
-        self.arm_token_timers()
+        return resume
 
     async def _verify(self, token: str) -> ChatPrincipal:
         store = self.node.store
@@ -239,20 +249,6 @@ class Session:
             "server_time": round(self.node.clock(), 3),
             "token_expires_at": token.expires_at,
         }
-
-    async def _replay_unless_closed(self, resume: dict[str, Any]) -> None:
-        """``_replay``, cut short if the session is closed meanwhile (its key revoked, or more
-        held for it than the outbox allows): a client that does not read must not keep its
-        session replaying, and so open, for as long as it likes."""
-        replay = asyncio.create_task(self._replay(resume))
-        closed = asyncio.create_task(self._closed.wait())
-        try:
-            await asyncio.wait({replay, closed}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            closed.cancel()
-            replay.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await replay  # done: its outcome; cut short: the session closes next
 
     async def _replay(self, resume: dict[str, Any]) -> None:
         """Send what was missed in each resumed channel, then what arrived meanwhile, once."""
@@ -460,8 +456,10 @@ class Session:
         except ProtocolError as error:
             raise _Closing(Close.PROTOCOL_ERROR, error.code, error.message) from None
 
-    async def _receive_loop(self) -> None:
+    async def _receive_loop(self, resume: dict[str, Any]) -> None:
         try:
+            await self._replay(resume)
+            self.arm_token_timers()
             await self._serve_requests()
         except _Closing as closing:
             self.close(closing.code, closing.twilio_code, closing.message)
