@@ -45,6 +45,9 @@ class StandInWebSocket:
         self.received.append(text)
 
 
+BIG = "x" * (64 * 1024)  # a frame: 64 of them fill an outbox's OUTBOX_BYTES
+
+
 def stand_in_node(**more: Any) -> Any:
     return SimpleNamespace(burst=10, hand_overs=HandOvers(), **more)
 
@@ -161,12 +164,11 @@ def test_a_client_that_does_not_read_is_closed_once_its_queue_holds_4_mib() -> N
         websocket.taking = False  # over the high-water mark …
         websocket.asgi_open.clear()  # … and not reading
         session = Session(stand_in_node(), websocket)
-        big = "x" * (64 * 1024)
-        for _ in range(OUTBOX_BYTES // len(big)):
-            session.reply(big)
+        for _ in range(OUTBOX_BYTES // len(BIG)):
+            session.reply(BIG)
         await turns()
         assert session._closing is None
-        session.reply(big)
+        session.reply(BIG)
         assert session._closing is not None and session._closing.code == Close.TOO_SLOW
 
     asyncio.run(scenario())
@@ -181,13 +183,12 @@ def test_frames_that_leave_free_their_room_in_the_queue() -> None:
         session = Session(stand_in_node(), websocket)
         send_loop = asyncio.create_task(session._send_loop())
         try:
-            big = "y" * (64 * 1024)
-            for n in range(3 * OUTBOX_BYTES // len(big)):
+            for n in range(3 * OUTBOX_BYTES // len(BIG)):
                 websocket.taking = n % 2 == 0  # at once, then through ASGI, by turns
-                session.reply(big)
+                session.reply(BIG)
                 await turns()
             assert session._closing is None
-            assert len(websocket.received) == 3 * OUTBOX_BYTES // len(big)
+            assert len(websocket.received) == 3 * OUTBOX_BYTES // len(BIG)
         finally:
             send_loop.cancel()
 
@@ -248,13 +249,12 @@ def test_a_client_that_does_not_read_its_replay_is_closed_once_4_mib_is_held_for
         session, websocket = _replaying_session(channel, [message(channel, i) for i in range(3)])
         serving = asyncio.create_task(session._serve_until_closed({channel: -1}))
         await turns()
-        big = "z" * (64 * 1024)
         topic = fanout.channel_topic(channel)
-        for n in range(OUTBOX_BYTES // len(big)):
-            session._deliver(topic, fanout.event_message(big, channel=channel, index=3 + n))
+        for n in range(OUTBOX_BYTES // len(BIG)):
+            session._deliver(topic, fanout.event_message(BIG, channel=channel, index=3 + n))
         await turns()
         assert session._closing is None and not serving.done()
-        session._deliver(topic, fanout.event_message(big, channel=channel, index=100))
+        session._deliver(topic, fanout.event_message(BIG, channel=channel, index=100))
         assert session._closing is not None and session._closing.code == Close.TOO_SLOW
         await asyncio.wait_for(serving, 1)
         assert session._held_size == OUTBOX_BYTES
