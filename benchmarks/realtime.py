@@ -18,28 +18,30 @@ Broadcast. Two servers run as subprocesses on free ports of 127.0.0.1:
   handler re-emits each message to a room and acknowledges it. No authentication, no
   persistence.
 
-``--clients`` receivers run in ``--client-processes`` processes of their own, so they do not
-share the server's CPU accounting. They are lean WebSocket clients (``FrameReader``: websockets'
-sans-I/O handshake, then frames parsed by hand, no compression) speaking docs/protocol.md and
-Engine.IO 4 / Socket.IO 5 respectively, so that as little of the two cores as possible goes to
-the load: while a step runs, a receiver only keeps what each read brings, with the time of the
-read; once the step's deliveries have stopped coming (the bytes read stop growing), the frames
-are parsed, their send stamps found by one regular expression and tallied, with the garbage
-collector off. On Backchannel each authenticates with its own
-token and joins the channel. One sender (its own token; a member too, as is the peer's sender of the
-room; or ``--senders`` of them sharing the rate) sends ``sendMessage`` / emits ``send`` at each
-rate of ``--steps`` for ``--step-seconds``, without waiting for each acknowledgement (at most one
-second's worth in flight). The send time is in the message's attributes, so every receiver
-measures send→receive latency on the same clock. The servers take turns, rate by rate, so
-machine noise hits both alike. A step falls behind when fewer than 97% of its messages were sent
-on pace, acknowledged, or delivered to every receiver within 0.5 s of the step's end, or a
-receiver was closed; it then gets one retry (the machine is shared), and a server that falls
-behind twice stops rising. Each then runs once more at 80% of its top rate, for the latency
-there. Per step: messages sent, acknowledged (for Backchannel: authorized and committed),
-deliveries (``messageAdded`` frames received by the receivers, the sender's own copy not
-counted), latency p50/p99, the acknowledgement's p99, the CPU used by the server and by the
-client processes (receivers and sender), and how long the server's event loop was ready to run
-but waited for a CPU (``/proc/PID/schedstat``): the machine's two cores are shared with the load.
+``--clients`` receivers run in ``--client-processes`` processes of their own, so they do not share
+the server's CPU accounting. They are lean WebSocket clients (``FrameReader``: websockets' sans-I/O
+handshake, then frames parsed by hand, no compression) speaking docs/protocol.md and Engine.IO 4 /
+Socket.IO 5 respectively, so that as little of the two cores as possible goes to the load: while a
+step runs, a receiver only keeps what each read brings, with the time of the read; once the step's
+deliveries have stopped coming (the bytes read stop growing), the frames are parsed, their send
+stamps found by one regular expression and tallied, with the garbage collector off. On Backchannel
+each authenticates with its own token and joins the channel. One sender (its own token; a member
+too, as is the peer's sender of the room; or ``--senders`` of them sharing the rate) sends
+``sendMessage`` / emits ``send`` at each rate of ``--steps`` for ``--step-seconds``, without
+waiting for each acknowledgement (at most one second's worth in flight); the messages due within a
+millisecond leave in one write, and the sender reads only its acknowledgements, not the events of
+its own messages, so that it, too, takes as little of the cores as it can. Each message's send time
+(when it was written) is in its attributes, so every receiver measures send→receive latency on the
+same clock. The servers take turns, rate by rate, so machine noise hits both alike. A step falls
+behind when fewer than 97% of its messages were sent on pace, acknowledged, or delivered to every
+receiver within 0.5 s of the step's end, or a receiver was closed; it then gets one retry (the
+machine is shared), and a server that falls behind twice stops rising. Each then runs once more at
+80% of its top rate, for the latency there. Per step: messages sent, acknowledged (for Backchannel:
+authorized and committed), deliveries (``messageAdded`` frames received by the receivers, the
+sender's own copy not counted), latency p50/p99, the acknowledgement's p99, the CPU used by the
+server and by the client processes (receivers and sender), and how long the server's event loop was
+ready to run but waited for a CPU (``/proc/PID/schedstat``): the machine's two cores are shared
+with the load.
 
 Idle. A fresh Backchannel server process (file descriptor limit raised to the hard limit) takes
 ``--idle`` authenticated connections with distinct identities (each a user created on first
@@ -96,6 +98,7 @@ BODY = "x" * 40
 # The attributes every message carries, as both servers serialize them (compact JSON).
 STAMP = re.compile(rb'"sent":([0-9.]+),"step":(\d+),"until":([0-9.]+)')
 REPLY = re.compile(r'\{"id":(\d+),"ok":(true|false)')  # docs/protocol.md, "Frames"
+SEND_TICK = 0.001  # seconds: a sender writes the messages due within a tick together
 CATCH_UP = 15.0  # seconds a receiver may keep reads unparsed (a ping needs its pong in 20 s)
 # What a read holding a ping has, and no JSON text can: the first bytes of uvicorn's keepalive
 # ping (4 bytes of payload) and of Engine.IO's ping, a text frame "2". A read is first searched
@@ -255,6 +258,9 @@ class FrameReader(asyncio.Protocol):
         self.close_code: int | None = None  # the server's, once its close frame is read
         self.catch_up_timer: asyncio.TimerHandle | None = None
         self.engineio = False  # Engine.IO's pings, too, are answered at once
+        # Where set, text frames that start otherwise are skipped undecoded (a sender needs only
+        # its replies, not the events of the messages it sent).
+        self.texts_wanted: tuple[bytes, ...] | None = None
         self.ponged: list[bytes] = []  # payloads of pings answered before they were parsed
 
     @classmethod
@@ -330,7 +336,7 @@ class FrameReader(asyncio.Protocol):
     def _read_frames(self, buffer: bytes, now: float) -> bytes:
         """Handle the whole frames at the start of ``buffer``, read at ``now``; the rest, to
         wait for more."""
-        stamps = self.stamps
+        stamps, wanted = self.stamps, self.texts_wanted
         pos, size_of_buffer, texts_from = 0, len(buffer), -1
         while size_of_buffer - pos >= 2:
             opcode, size, start = buffer[pos] & 0x0F, buffer[pos + 1] & 0x7F, pos + 2
@@ -345,6 +351,8 @@ class FrameReader(asyncio.Protocol):
             if opcode == 0x1 and size > 8 and stamps is not None:
                 if texts_from < 0:
                     texts_from = start
+                continue
+            if opcode == 0x1 and wanted and not buffer.startswith(wanted, start):
                 continue
             payload = buffer[start:pos]
             if opcode == 0x1:  # text (the servers never fragment)
@@ -385,7 +393,12 @@ class FrameReader(asyncio.Protocol):
                 self.transport.write(b"".join(data))
 
     def send_now(self, text: str) -> None:
-        self.ws.send_text(text.encode())
+        self.send_all([text])
+
+    def send_all(self, texts: list[str]) -> None:
+        """Frame ``texts`` and write them at once."""
+        for text in texts:
+            self.ws.send_text(text.encode())
         self._flush()
 
     async def send(self, text: str) -> None:
@@ -683,6 +696,7 @@ class Sender:
         self.first_error = ""
         self.changed = asyncio.Event()
         ws.on_text = self._on_text
+        ws.texts_wanted = (b'{"id":',) if target == "backchannel" else (b"2", b"43")
 
     def _on_text(self, frame: str) -> None:
         now = time.perf_counter()
@@ -721,13 +735,16 @@ class Sender:
         return f"42{request_id}{data}"
 
     async def run(self, rate: float, seconds: float, step: int) -> tuple[int, float]:
-        """Send at ``rate`` for ``seconds``; (messages sent, their end time on the wall clock)."""
+        """Send at ``rate`` for ``seconds``; (messages sent, their end time on the wall clock).
+        The messages due within a tick (``SEND_TICK``) leave together, in one write, each
+        stamped with the time it was written."""
         self.acked, self.errors, self.ack_latencies = 0, 0, []
         window = max(50, int(rate))
         total = round(rate * seconds)
         start = time.perf_counter()
         wall_end = time.time() + seconds
         deadline = start + seconds
+        until = round(wall_end, 6)
         sent = 0
         while sent < total:
             now = time.perf_counter()
@@ -735,19 +752,22 @@ class Sender:
                 break
             due = start + sent / rate
             if due > now:
-                await asyncio.sleep(due - now)
+                await asyncio.sleep(max(due - now, SEND_TICK))
                 continue
             if len(self.sent_at) >= window:
                 self.changed.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.changed.wait(), deadline - now)
                 continue
-            request_id = self.next_id
-            self.next_id += 1
-            attributes = {"sent": round(time.time(), 6), "step": step, "until": round(wall_end, 6)}
-            self.sent_at[request_id] = time.perf_counter()
-            self.ws.send_now(self.frame(request_id, attributes))
-            sent += 1
+            frames = []
+            while sent < total and start + sent / rate <= now and len(self.sent_at) < window:
+                request_id = self.next_id
+                self.next_id += 1
+                attributes = {"sent": round(time.time(), 6), "step": step, "until": until}
+                self.sent_at[request_id] = time.perf_counter()
+                frames.append(self.frame(request_id, attributes))
+                sent += 1
+            self.ws.send_all(frames)
         return sent, wall_end
 
     async def drain(self, timeout: float) -> None:
