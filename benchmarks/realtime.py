@@ -24,24 +24,25 @@ handshake, then frames parsed by hand, no compression) speaking docs/protocol.md
 Socket.IO 5 respectively, so that as little of the two cores as possible goes to the load: while a
 step runs, a receiver only keeps what each read brings, with the time of the read; once the step's
 deliveries have stopped coming (the bytes read stop growing), the frames are parsed, their send
-stamps found by one regular expression and tallied, with the garbage collector off. On Backchannel
-each authenticates with its own token and joins the channel. One sender (its own token; a member
-too, as is the peer's sender of the room; or ``--senders`` of them sharing the rate) sends
-``sendMessage`` / emits ``send`` at each rate of ``--steps`` for ``--step-seconds``, without
-waiting for each acknowledgement (at most one second's worth in flight); the messages due within a
-millisecond leave in one write, and the sender reads only its acknowledgements, not the events of
-its own messages, so that it, too, takes as little of the cores as it can. Each message's send time
-(when it was written) is in its attributes, so every receiver measures send→receive latency on the
-same clock. The servers take turns, rate by rate, so machine noise hits both alike. A step falls
-behind when fewer than 97% of its messages were sent on pace, acknowledged, or delivered to every
-receiver within 0.5 s of the step's end, or a receiver was closed; it then gets one retry (the
-machine is shared), and a server that falls behind twice stops rising. Each then runs once more at
-80% of its top rate, for the latency there. Per step: messages sent, acknowledged (for Backchannel:
-authorized and committed), deliveries (``messageAdded`` frames received by the receivers, the
-sender's own copy not counted), latency p50/p99, the acknowledgement's p99, the CPU used by the
-server and by the client processes (receivers and sender), and how long the server's event loop was
-ready to run but waited for a CPU (``/proc/PID/schedstat``): the machine's two cores are shared
-with the load.
+stamps found by one regular expression and tallied, with the garbage collector off. The memory a
+step's reads take is faulted in before the first step and kept between steps
+(``keep_freed_memory``), so that keeping them costs no page faults. On Backchannel each
+authenticates with its own token and joins the channel. One sender (its own token; a member too, as
+is the peer's sender of the room; or ``--senders`` of them sharing the rate) sends ``sendMessage``
+/ emits ``send`` at each rate of ``--steps`` for ``--step-seconds``, without waiting for each
+acknowledgement (at most one second's worth in flight); the messages due within a millisecond leave
+in one write, and the sender reads only its acknowledgements, not the events of its own messages,
+so that it, too, takes as little of the cores as it can. Each message's send time (when it was
+written) is in its attributes, so every receiver measures send→receive latency on the same clock.
+The servers take turns, rate by rate, so machine noise hits both alike. A step falls behind when
+fewer than 97% of its messages were sent on pace, acknowledged, or delivered to every receiver
+within 0.5 s of the step's end, or a receiver was closed; it then gets one retry (the machine is
+shared), and a server that falls behind twice stops rising. Each then runs once more at 80% of its
+top rate, for the latency there. Per step: messages sent, acknowledged (for Backchannel: authorized
+and committed), deliveries (``messageAdded`` frames received by the receivers, the sender's own
+copy not counted), latency p50/p99, the acknowledgement's p99, the CPU used by the server and by
+the client processes (receivers and sender), and how long the server's event loop was ready to run
+but waited for a CPU (``/proc/PID/schedstat``): the machine's two cores are shared with the load.
 
 Idle. A fresh Backchannel server process (file descriptor limit raised to the hard limit) takes
 ``--idle`` authenticated connections with distinct identities (each a user created on first
@@ -60,6 +61,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import ctypes
 import gc
 import json
 import multiprocessing
@@ -98,6 +100,9 @@ BODY = "x" * 40
 # The attributes every message carries, as both servers serialize them (compact JSON).
 STAMP = re.compile(rb'"sent":([0-9.]+),"step":(\d+),"until":([0-9.]+)')
 REPLY = re.compile(r'\{"id":(\d+),"ok":(true|false)')  # docs/protocol.md, "Frames"
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt() parameters (malloc.h)
+FRAME_BYTES = 400  # about what a messageAdded frame, or Socket.IO's, takes in a receiver's read
+MAX_WARM = 3 * 2**29  # bytes a receiver process faults in before the first step, at most
 SEND_TICK = 0.001  # seconds: a sender writes the messages due within a tick together
 CATCH_UP = 15.0  # seconds a receiver may keep reads unparsed (a ping needs its pong in 20 s)
 # What a read holding a ping has, and no JSON text can: the first bytes of uvicorn's keepalive
@@ -502,6 +507,7 @@ class ReceiverSpec:
     channel: str
     socketio_url: str
     socketio_clients: int
+    warm_bytes: int  # what a step's reads may hold at most, faulted in before the first step
 
 
 async def receive(pipe: Connection) -> Any:
@@ -522,8 +528,32 @@ async def receive(pipe: Connection) -> Any:
     return pipe.recv()
 
 
+def keep_freed_memory() -> None:
+    """Have glibc's allocator keep what this process frees for its next allocations, instead
+    of handing it back to the system. A receiver keeps a step's reads (hundreds of MB at the top
+    rates), frees them once they are tallied, and would fault as many fresh pages in at the
+    next step: tens of thousands of page faults a second, which cost it more CPU than reading
+    its sockets, on the cores the servers share. Reads (up to 256 KiB) also stay off ``mmap``.
+    Elsewhere than glibc, nothing changes."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1)
+    libc.mallopt(M_MMAP_THRESHOLD, 2**20)
+
+
+def warm_memory(size: int) -> None:
+    """Fault ``size`` bytes of the heap in now and free them (kept, ``keep_freed_memory``):
+    the reads of the first steps then land on pages already there, as later steps' do."""
+    chunks = [bytearray(2**17) for _ in range(size // 2**17)]  # each written: its pages faulted
+    del chunks
+
+
 def receivers_main(pipe: Connection, spec: ReceiverSpec) -> None:
     raise_fd_limit()
+    keep_freed_memory()
+    warm_memory(spec.warm_bytes)
     # The stamps kept until each tally are millions of small tuples: the cyclic collector would
     # scan them again and again, stalling the very reads whose times are measured. Nothing
     # here makes reference cycles worth collecting.
@@ -927,6 +957,7 @@ async def broadcast(
             channel,
             io_url,
             len(tokens[i : i + per]),
+            min(int(max(args.steps) * args.step_seconds) * per * FRAME_BYTES, MAX_WARM),
         )
         for i in range(0, n, per)
     ]
