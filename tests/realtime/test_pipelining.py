@@ -22,6 +22,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 
 from backchannel.realtime import message_commands, message_writer
+from backchannel.realtime.session import SENDS_IN_FLIGHT, Session
 from backchannel.store import Store, roles
 
 from .conftest import ChatService, authenticate, receive, send
@@ -84,6 +85,8 @@ class Batches:
 
     committed: list[Batch] = field(default_factory=list)
     failed: list[Batch] = field(default_factory=list)  # transactions that raised
+    # sends in the writer as each batch's transaction begins: the batch's and those queued
+    in_flight: list[int] = field(default_factory=list)
     fail_when: Callable[[Batch], bool] | None = None  # make the first such batch fail
 
     def committed_together(self, wanted: Callable[[Batch], bool]) -> bool:
@@ -103,6 +106,8 @@ def batches(monkeypatch: pytest.MonkeyPatch) -> Iterator[Batches]:
             return await write(store, fn, *args)
         batch = [(send.session.identity, send.request_id) for send in args[0]]
         await asyncio.sleep(BATCH_DELAY)
+        if args[0]:
+            seen.in_flight.append(len(batch) + len(args[0][0].session.node.writer._queue))
         if seen.fail_when is not None and seen.fail_when(batch):
             seen.fail_when = None
             commit = fn
@@ -162,6 +167,28 @@ def test_a_burst_of_sends_is_answered_in_order_and_heard_once_each(live: ChatSer
             assert page["has_next_page"] is False
 
     asyncio.run(scenario())
+
+
+def test_a_session_has_at_most_a_batch_of_sends_waiting_for_their_commit(
+    live: ChatService, batches: Batches, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Far more sends than ``SENDS_IN_FLIGHT`` without waiting: while a batch commits, the
+    session reads on until that many of its sends are in the writer, so the next batch takes
+    them all; the rest wait unread until replies make room. Each is answered, in order."""
+    monkeypatch.setattr(Session, "_allow", lambda self: True)  # not the rate limit's test
+    count = SENDS_IN_FLIGHT + 50
+
+    async def scenario() -> None:
+        alice, bob, channel = await pair(live)
+        async with alice, bob:
+            ids = list(range(100, 100 + count))
+            await burst(alice, [(i, "sendMessage", sent(channel, f"m{i}")) for i in ids])
+            frames = await replies(alice, count, timeout=60)
+            assert [f["id"] for f in frames] == ids
+            assert [f["result"]["index"] for f in frames] == list(range(count))
+
+    asyncio.run(scenario())
+    assert max(batches.in_flight) == SENDS_IN_FLIGHT, batches.in_flight
 
 
 def test_a_request_right_after_a_burst_sees_every_send_before_it(live: ChatService) -> None:

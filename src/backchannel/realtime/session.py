@@ -42,7 +42,10 @@ OUTBOX_FRAMES = 2048
 OUTBOX_BYTES = 4 * 1024 * 1024  # … and at most this much text (frames are ASCII JSON: bytes)
 FLOOD_WINDOW = 10.0  # seconds
 SUBSCRIBE_TIMEOUT = 10.0  # seconds for the broker to confirm a new session's subscriptions
-SENDS_IN_FLIGHT = 128  # sendMessage requests of one session waiting for their commit
+# sendMessage requests of one session waiting for their commit: a whole batch of the message
+# writer's (MAX_BATCH), so that a busy sender's requests go in one batch while the one before
+# it commits, not half of them a turn later (docs/performance.md)
+SENDS_IN_FLIGHT = 256
 
 
 class InternalError(BackchannelError):
