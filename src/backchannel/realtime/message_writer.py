@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection
 from backchannel.errors import BackchannelError
 from backchannel.realtime import events, message_commands, objects, protocol
 from backchannel.realtime.events import Publication
-from backchannel.realtime.session import InternalError
+from backchannel.realtime.session import SENDS_IN_FLIGHT, InternalError
 from backchannel.store import messages as message_store
 from backchannel.store.clock import utcnow
 
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 256  # sends in one transaction
+MAX_BATCH = SENDS_IN_FLIGHT  # sends in one transaction: as many as one session may have waiting
 
 
 @dataclass(slots=True, eq=False)

@@ -43,8 +43,8 @@ OUTBOX_BYTES = 4 * 1024 * 1024  # … and at most this much text (frames are ASC
 FLOOD_WINDOW = 10.0  # seconds
 SUBSCRIBE_TIMEOUT = 10.0  # seconds for the broker to confirm a new session's subscriptions
 # sendMessage requests of one session waiting for their commit: a whole batch of the message
-# writer's (MAX_BATCH), so that a busy sender's requests go in one batch while the one before
-# it commits, not half of them a turn later (docs/performance.md)
+# writer's (its MAX_BATCH is this), so that a busy sender's requests go in one batch while the
+# one before it commits, not half of them a turn later (docs/performance.md)
 SENDS_IN_FLIGHT = 256
 
 
