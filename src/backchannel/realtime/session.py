@@ -3,12 +3,12 @@
 A session is three things running together: the receive loop (first the replay of what a
 resuming client missed, then requests, answered in order; ``sendMessage`` requests go to the
 node's ``MessageWriter`` and the loop reads on, so that one sender's messages can be committed
-together), a bounded outbox (so one slow client can never
-hold up the others) whose frames are handed to the server once per turn of the event loop, or
-sent by the send loop through ASGI while the socket cannot take them, and broker subscriptions
-that put events in the outbox. Token timers warn before expiry and close at expiry;
-``updateToken`` re-arms them. Whatever goes wrong inside a request becomes an error reply;
-whatever goes wrong with the socket ends this session only.
+together), a bounded outbox (so one slow client can never hold up the others) whose frames are
+handed to the server once per turn of the event loop, or sent by the send loop through ASGI
+while the socket cannot take them, and broker subscriptions that put events in the outbox. Token
+timers warn before expiry and close at expiry; ``updateToken`` re-arms them. Whatever goes wrong
+inside a request becomes an error reply; whatever goes wrong with the socket ends this session
+only.
 """
 
 from __future__ import annotations
