@@ -528,19 +528,18 @@ async def receive(pipe: Connection) -> Any:
     return pipe.recv()
 
 
-def keep_freed_memory() -> None:
+def keep_freed_memory() -> bool:
     """Have glibc's allocator keep what this process frees for its next allocations, instead
     of handing it back to the system. A receiver keeps a step's reads (hundreds of MB at the top
     rates), frees them once they are tallied, and would fault as many fresh pages in at the
     next step: tens of thousands of page faults a second, which cost it more CPU than reading
     its sockets, on the cores the servers share. Reads (up to 256 KiB) also stay off ``mmap``.
-    Elsewhere than glibc, nothing changes."""
+    Whether it took: elsewhere than glibc, nothing changes."""
     try:
         libc = ctypes.CDLL("libc.so.6")
     except OSError:
-        return
-    libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1)
-    libc.mallopt(M_MMAP_THRESHOLD, 2**20)
+        return False
+    return bool(libc.mallopt(M_TRIM_THRESHOLD, 2**31 - 1) and libc.mallopt(M_MMAP_THRESHOLD, 2**20))
 
 
 def warm_memory(size: int) -> None:
@@ -552,8 +551,8 @@ def warm_memory(size: int) -> None:
 
 def receivers_main(pipe: Connection, spec: ReceiverSpec) -> None:
     raise_fd_limit()
-    keep_freed_memory()
-    warm_memory(spec.warm_bytes)
+    if keep_freed_memory():  # else what is warmed would be handed back at once
+        warm_memory(spec.warm_bytes)
     # The stamps kept until each tally are millions of small tuples: the cyclic collector would
     # scan them again and again, stalling the very reads whose times are measured. Nothing
     # here makes reference cycles worth collecting.
