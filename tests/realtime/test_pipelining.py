@@ -88,6 +88,7 @@ class Batches:
     # sends in the writer as each batch's transaction begins: the batch's and those queued
     in_flight: list[int] = field(default_factory=list)
     fail_when: Callable[[Batch], bool] | None = None  # make the first such batch fail
+    settle: bool = False  # each batch also waits until no send has come for BATCH_DELAY
 
     def committed_together(self, wanted: Callable[[Batch], bool]) -> bool:
         """Whether some batch that committed as a whole had the sends ``wanted`` looks for."""
@@ -107,7 +108,12 @@ def batches(monkeypatch: pytest.MonkeyPatch) -> Iterator[Batches]:
         batch = [(send.session.identity, send.request_id) for send in args[0]]
         await asyncio.sleep(BATCH_DELAY)
         if args[0]:
-            seen.in_flight.append(len(batch) + len(args[0][0].session.node.writer._queue))
+            queue = args[0][0].session.node.writer._queue
+            queued = -1
+            while seen.settle and len(queue) != queued:
+                queued = len(queue)
+                await asyncio.sleep(BATCH_DELAY)
+            seen.in_flight.append(len(batch) + len(queue))
         if seen.fail_when is not None and seen.fail_when(batch):
             seen.fail_when = None
             commit = fn
@@ -176,6 +182,7 @@ def test_a_session_has_at_most_a_batch_of_sends_waiting_for_their_commit(
     session reads on until that many of its sends are in the writer, so the next batch takes
     them all; the rest wait unread until replies make room. Each is answered, in order."""
     monkeypatch.setattr(Session, "_allow", lambda self: True)  # not the rate limit's test
+    batches.settle = True  # a batch waits until the session has read all it may, however slowly
     count = SENDS_IN_FLIGHT + 50
 
     async def scenario() -> None:
