@@ -101,7 +101,9 @@ BODY = "x" * 40
 STAMP = re.compile(rb'"sent":([0-9.]+),"step":(\d+),"until":([0-9.]+)')
 REPLY = re.compile(r'\{"id":(\d+),"ok":(true|false)')  # docs/protocol.md, "Frames"
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt() parameters (malloc.h)
-FRAME_BYTES = 400  # about what a messageAdded frame, or Socket.IO's, takes in a receiver's read
+# What a messageAdded frame takes in a receiver's read (419 characters and a 4-byte header at
+# the highest rate's indexes), and a little over Socket.IO's.
+FRAME_BYTES = 440
 MAX_WARM = 3 * 2**29  # bytes a receiver process faults in before the first step, at most
 SEND_TICK = 0.001  # seconds: a sender writes the messages due within a tick together
 CATCH_UP = 15.0  # seconds a receiver may keep reads unparsed (a ping needs its pong in 20 s)
@@ -956,7 +958,7 @@ async def broadcast(
             channel,
             io_url,
             len(tokens[i : i + per]),
-            min(int(max(args.steps) * args.step_seconds) * per * FRAME_BYTES, MAX_WARM),
+            min(int(max(args.steps) * (args.step_seconds + GRACE)) * per * FRAME_BYTES, MAX_WARM),
         )
         for i in range(0, n, per)
     ]
