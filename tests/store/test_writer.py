@@ -473,8 +473,8 @@ def test_sqlite_the_wal_is_started_over_under_a_steady_load(
 ) -> None:
     """Under writes that never pause for long (a busy channel), checkpoints catch up with the
     writer, so the WAL is started over from its beginning again and again instead of growing
-    by every commit. (With one pass a checkpoint it was never started over here, and grew to
-    about 90 MB in the three seconds.)"""
+    by every commit. (With one pass a checkpoint it was started over once at most here, and
+    grew to about 90 MB in the three seconds.)"""
     factory, path = sqlite_store_factory
     wal = path.with_name(path.name + "-wal")
 
