@@ -22,9 +22,10 @@ from backchannel.api.serving import (
     YOUNG_COLLECTION,
     CoalescingWebSocketProtocol,
     Server,
+    text_frames,
     uvicorn_config,
 )
-from backchannel.realtime.protocol import SEND_TEXTS
+from backchannel.realtime.protocol import SEND_TEXTS, Outgoing, texts_of
 
 
 class RecordingTransport(asyncio.Transport):
@@ -178,7 +179,7 @@ async def _texts_handed_over_are_written_at_once_in_order_with_the_asgi_sends() 
         await send({"type": "websocket.accept"})
         await receive()
         await send({"type": "websocket.send", "text": "one"})
-        taken.append(send_texts(["two", "é" * 100, "x" * 70_000]))
+        taken.append(send_texts(["two", ("é" * 100, "x" * 70_000)]))  # a text, then a block
         written.append(len(transport.writes))  # at once, with "one" buffered before them
         await send({"type": "websocket.send", "text": "four"})
         await receive()
@@ -217,17 +218,34 @@ def test_connections_handed_texts_in_turn_each_get_exactly_their_own() -> None:
 
 
 async def _connections_handed_texts_in_turn_each_get_exactly_their_own() -> None:
-    """Members handed the same texts share their bytes; one handed others in between (the
-    sender, with its replies) or the same texts again later gets exactly what it was handed."""
+    """Members handed the same block of texts share its bytes; one handed others with it (the
+    sender, with its replies), an equal block that is another tuple, or part of it, gets
+    exactly what it was handed."""
     scopes, app = scope_keeping_app()
-    connections = [await connect(app) for _ in range(4)]
-    events = [f'{{"event":"messageAdded","data":{{"index":{n}}}}}' for n in range(3)]
-    handed = [events, [*events, '{"id":7,"ok":true}'], list(events), events[:2]]
-    for scope, texts in zip(scopes, handed, strict=True):
-        assert scope["extensions"][SEND_TEXTS]["send"](texts) is True
-    for (protocol, transport, client), texts in zip(connections, handed, strict=True):
+    connections = [await connect(app) for _ in range(5)]
+    block = tuple(f'{{"event":"messageAdded","data":{{"index":{n}}}}}' for n in range(3))
+    handed: list[list[Outgoing]] = [
+        [block],
+        [block, '{"id":7,"ok":true}'],
+        [tuple(block)],
+        [block[:2]],
+        [*block],
+    ]
+    for scope, outgoing in zip(scopes, handed, strict=True):
+        assert scope["extensions"][SEND_TEXTS]["send"](outgoing) is True
+    for (protocol, transport, client), outgoing in zip(connections, handed, strict=True):
+        texts = [text for item in outgoing for text in texts_of(item)]
         assert [frame.data.decode() for frame in frames(client, transport.writes)] == texts
         protocol.connection_lost(None)
+
+
+def test_a_blocks_frames_are_made_once_and_found_again_by_identity() -> None:
+    block = ("a", "b" * 200, "c" * 70_000)
+    data = text_frames(block)
+    assert text_frames(block) is data  # the same tuple: the bytes already made
+    again = tuple(list(block))
+    assert again is not block and text_frames(again) == data  # an equal one: the same bytes
+    assert data == b"".join(text_frames(text) for text in block)
 
 
 def test_texts_are_refused_while_the_connection_cannot_take_them() -> None:

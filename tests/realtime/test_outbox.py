@@ -16,7 +16,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from backchannel.realtime import events, fanout
-from backchannel.realtime.protocol import SEND_TEXTS, Close
+from backchannel.realtime.protocol import SEND_TEXTS, Close, Outgoing, texts_of
 from backchannel.realtime.session import OUTBOX_BYTES, HandOvers, Session
 
 from .test_fanout import message
@@ -27,15 +27,18 @@ class StandInWebSocket:
         self.scope: dict[str, Any] = {"extensions": {SEND_TEXTS: {"send": self.send_texts}}}
         self.taking = True
         self.handed_over: list[list[str]] = []  # one list per call of SEND_TEXTS
+        self.blocks: list[tuple[str, ...]] = []  # the blocks among what was handed over
         self.sent: list[str] = []  # through ASGI
         self.received: list[str] = []  # both, in the order they came
         self.asgi_open = asyncio.Event()
         self.asgi_open.set()
 
-    def send_texts(self, texts: Iterable[str]) -> bool:
+    def send_texts(self, texts: Iterable[Outgoing]) -> bool:
         if not self.taking:
             return False
-        self.handed_over.append(list(texts))
+        texts = list(texts)
+        self.blocks += [item for item in texts if isinstance(item, tuple)]
+        self.handed_over.append([text for item in texts for text in texts_of(item)])
         self.received += self.handed_over[-1]
         return True
 
@@ -99,7 +102,7 @@ def test_the_sessions_of_a_turn_are_handed_over_together_or_at_once_when_asked()
 
 def test_a_session_whose_hand_over_fails_leaves_the_others_theirs() -> None:
     class Broken(StandInWebSocket):
-        def send_texts(self, texts: Iterable[str]) -> bool:
+        def send_texts(self, texts: Iterable[Outgoing]) -> bool:
             raise RuntimeError("broken connection")
 
     async def scenario() -> None:
@@ -189,6 +192,38 @@ def test_frames_that_leave_free_their_room_in_the_queue() -> None:
                 await turns()
             assert session._closing is None
             assert len(websocket.received) == 3 * OUTBOX_BYTES // len(BIG)
+        finally:
+            send_loop.cancel()
+
+    asyncio.run(scenario())
+
+
+def test_a_batchs_events_go_to_every_session_as_one_block_or_one_by_one_when_refused() -> None:
+    """The events of a batch's messages are queued as one block, the same tuple in every
+    session they go to, so the server makes their bytes once for all; a session whose
+    connection refuses them sends them through ASGI one by one, in order, and counts each out
+    of its queue."""
+    channel = "CH" + "a" * 32
+    [(topic, data)] = events.messages_added([message(channel, i) for i in range(5)])
+    frames = fanout.parse(data).frames
+
+    async def scenario() -> None:
+        node = stand_in_node()
+        websockets = [StandInWebSocket() for _ in range(3)]
+        sessions = [Session(node, websocket) for websocket in websockets]
+        websockets[2].taking = False
+        send_loop = asyncio.create_task(sessions[2]._send_loop())
+        try:
+            for session in sessions:
+                session._deliver(topic, data)
+            assert sessions[2]._outbox_frames == 5
+            node.hand_overs.run()
+            assert websockets[0].blocks == websockets[1].blocks == [frames]
+            assert websockets[0].blocks[0] is websockets[1].blocks[0]
+            assert websockets[0].received == websockets[1].received == list(frames)
+            await turns(20)
+            assert websockets[2].handed_over == [] and websockets[2].sent == list(frames)
+            assert (sessions[2]._outbox_frames, sessions[2]._outbox_size) == (0, 0)
         finally:
             send_loop.cancel()
 

@@ -14,6 +14,7 @@ import functools
 import gc
 import socket
 import struct
+from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
@@ -24,7 +25,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.http11 import Request
 from websockets.protocol import State
 
-from backchannel.realtime.protocol import MAX_FRAME_BYTES, SEND_TEXTS
+from backchannel.realtime.protocol import MAX_FRAME_BYTES, SEND_TEXTS, Outgoing, texts_of
 
 
 def uvicorn_config(app: Starlette, **options: Any) -> uvicorn.Config:
@@ -86,12 +87,22 @@ def text_frame(text: str) -> bytes:
     return struct.pack("!BBQ", 0x81, 127, size) + payload
 
 
-@functools.lru_cache(maxsize=2)
-def text_frames(texts: tuple[str, ...]) -> bytes:
-    """The frames of ``texts``, one after the other. The members of a channel are handed the
-    same events one after another in a turn, so the last two joins are kept: a batch's bytes are
-    joined once, not once per connection, and what is kept is at most two outboxes' worth."""
-    return b"".join(map(text_frame, texts))
+_blocks: deque[tuple[tuple[str, ...], bytes]] = deque(maxlen=2)
+
+
+def text_frames(outgoing: Outgoing) -> bytes:
+    """The frames of a text, or of a block of texts one after the other. The subscribers of a
+    channel are handed the same block (the same tuple) one after another in a turn, so the last
+    two blocks' bytes are kept: a batch's frames are joined once, not once per connection, and
+    found again by identity, not by comparing their texts."""
+    if isinstance(outgoing, str):
+        return text_frame(outgoing)
+    for block, data in _blocks:
+        if block is outgoing:
+            return data
+    data = b"".join(map(text_frame, outgoing))
+    _blocks.append((outgoing, data))
+    return data
 
 
 class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
@@ -111,8 +122,8 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
     usual. Live sessions hand over what a turn queued for them at once (``HandOvers``), so
     their frames need not wait for the end of the turn to be written together. Without
     compression the frame of a text is built once however many connections it goes to
-    (``text_frame``), and so are the bytes of the texts members are handed together
-    (``text_frames``).
+    (``text_frame``), and so are the bytes of a block of texts that members are handed
+    together (``text_frames``).
     """
 
     _flush_scheduled = False
@@ -132,14 +143,15 @@ class CoalescingWebSocketProtocol(WebSocketsSansIOProtocol):
             and self.conn.state is State.OPEN
         )
 
-    def send_texts(self, texts: Iterable[str]) -> bool:
+    def send_texts(self, texts: Iterable[Outgoing]) -> bool:
         if not self._can_send_now():
             return False
         if self.conn.extensions:  # compressed: each frame is websockets' to make
-            for text in texts:
-                self.conn.send_text(text.encode())
+            for outgoing in texts:
+                for text in texts_of(outgoing):
+                    self.conn.send_text(text.encode())
         else:
-            self.conn.writes.append(text_frames(tuple(texts)))
+            self.conn.writes.extend(map(text_frames, texts))
         self._flush()
         return True
 

@@ -10,7 +10,7 @@ import functools
 import json
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import Any, TypeAlias
 
 from backchannel.chat.validation import JSON
 from backchannel.errors import BackchannelError
@@ -21,7 +21,15 @@ MAX_REQUEST_ID = 2**53
 SEND_TEXTS = "backchannel.websocket.send_texts"
 """An ASGI scope extension of ``backchannel serve`` (``api.serving``): many text frames handed
 over at once, without an ASGI message each: ``scope["extensions"][SEND_TEXTS]["send"](texts)``
-returns True when it took them all, False when the app must send through ASGI instead."""
+returns True when it took them all, False when the app must send through ASGI instead. Each of
+``texts`` is a text, or a block of texts (a tuple) that other connections are handed too: the
+same tuple object, whose frames are then made once for all of them."""
+
+Outgoing: TypeAlias = str | tuple[str, ...]  # a text frame, or a block of them (``SEND_TEXTS``)
+
+
+def texts_of(outgoing: Outgoing) -> tuple[str, ...]:
+    return (outgoing,) if isinstance(outgoing, str) else outgoing
 
 
 class Close(IntEnum):

@@ -25,7 +25,14 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from backchannel.errors import BackchannelError
 from backchannel.realtime import fanout, objects, protocol
-from backchannel.realtime.protocol import SEND_TEXTS, BadRequestError, Close, ProtocolError
+from backchannel.realtime.protocol import (
+    SEND_TEXTS,
+    BadRequestError,
+    Close,
+    Outgoing,
+    ProtocolError,
+    texts_of,
+)
 from backchannel.store.access import ChatPrincipal, verify_chat_token
 from backchannel.tokens import TokenError
 
@@ -96,13 +103,16 @@ class Session:
         self.node = node
         self.websocket = websocket
         self.principal: ChatPrincipal | None = None
-        self._outbox: deque[str] = deque()  # frames to send, at most OUTBOX_FRAMES
+        # Frames to send: each a text, or a block of them that other sessions are handed too
+        # (an event message's frames, the same tuple for all of its subscribers).
+        self._outbox: deque[Outgoing] = deque()
+        self._outbox_frames = 0  # at most OUTBOX_FRAMES
         self._outbox_size = 0  # their characters, at most OUTBOX_BYTES
         self._outbox_filled = asyncio.Event()  # for the send loop: frames to send through ASGI
         self._hand_over_scheduled = False
         self._sending_through_asgi = False
         extension = websocket.scope.get("extensions", {}).get(SEND_TEXTS, {})
-        self._send_texts: Callable[[Iterable[str]], bool] | None = extension.get("send")
+        self._send_texts: Callable[[Iterable[Outgoing]], bool] | None = extension.get("send")
         self.subscriptions: dict[str, Subscription] = {}
         self.channels: set[str] = set()
         self._timers: list[asyncio.TimerHandle] = []
@@ -357,7 +367,7 @@ class Session:
             else:
                 self.close(Close.TOO_SLOW)
         else:
-            self._enqueue(*delivery.frames, size=delivery.size)
+            self._enqueue(delivery.frames, size=delivery.size)
 
     def _control(self, body: str) -> None:
         import json
@@ -376,16 +386,19 @@ class Session:
         """Send a reply frame (in turn with the events, through the outbox)."""
         self._enqueue(frame)
 
-    def _enqueue(self, *frames: str, size: int | None = None) -> None:
-        """Queue frames to send; ``size``: their length, where the caller has it. A client
-        that lets more pile up than the limits allow is closed with 4001, whatever its frames'
-        size: a large message to many members that do not read could otherwise hold their
-        memory."""
-        size = sum(map(len, frames)) if size is None else size
-        if not self._fits(len(frames), size):
+    def _enqueue(self, frames: Outgoing, size: int | None = None) -> None:
+        """Queue a frame, or a block of frames shared with other sessions (handed over as one,
+        so that its bytes are made once for all of them: ``api.serving``); ``size``: their
+        length, where the caller has it. A client that lets more pile up than the limits allow
+        is closed with 4001, whatever its frames' size: a large message to many members that do
+        not read could otherwise hold their memory."""
+        block = texts_of(frames)
+        size = sum(map(len, block)) if size is None else size
+        if not self._fits(len(block), size):
             self.close(Close.TOO_SLOW)
             return
-        self._outbox.extend(frames)
+        self._outbox.append(frames)
+        self._outbox_frames += len(block)
         self._outbox_size += size
         if not self._hand_over_scheduled:
             self._hand_over_scheduled = True
@@ -396,7 +409,7 @@ class Session:
         events held during a replay count as queued: a client that does not read while its
         missed messages are replayed must not make the server hold its live ones unbounded."""
         return (
-            len(self._outbox) + self._held_frames + frames <= OUTBOX_FRAMES
+            self._outbox_frames + self._held_frames + frames <= OUTBOX_FRAMES
             and self._outbox_size + self._held_size + size <= OUTBOX_BYTES
         )
 
@@ -418,7 +431,7 @@ class Session:
         if self._send_texts is None or not self._send_texts(self._outbox):
             return False
         self._outbox.clear()
-        self._outbox_size = 0
+        self._outbox_frames = self._outbox_size = 0
         return True
 
     async def _send_loop(self) -> None:
@@ -434,9 +447,11 @@ class Session:
         ``api.serving``), else one ASGI message each."""
         while self._outbox:
             if not self._hand_over_all():
-                frame = self._outbox.popleft()
-                self._outbox_size -= len(frame)
-                await self.websocket.send_text(frame)
+                block = texts_of(self._outbox.popleft())
+                self._outbox_frames -= len(block)
+                self._outbox_size -= sum(map(len, block))
+                for frame in block:
+                    await self.websocket.send_text(frame)
 
     async def _flush(self) -> None:
         """Send what is still queued (say, ``tokenExpired``) before the close frame."""
