@@ -227,7 +227,7 @@ async def _connections_handed_texts_in_turn_each_get_exactly_their_own() -> None
     handed: list[list[Outgoing]] = [
         [block],
         [block, '{"id":7,"ok":true}'],
-        [tuple(block)],
+        [tuple(list(block))],  # equal, but another tuple
         [block[:2]],
         [*block],
     ]
