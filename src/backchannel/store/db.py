@@ -306,8 +306,7 @@ def _checkpoint(path: str) -> None:
         with contextlib.closing(sqlite3.connect(path, timeout=0)) as connection:
             previous = -1
             for _ in range(CHECKPOINT_ROUNDS):
-                row = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                busy, frames = row[0], row[1]
+                busy, frames, _ = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 if busy or frames <= previous:
                     break
                 previous = frames
