@@ -1,7 +1,7 @@
 """Live sessions: a broadcast to N clients at a rising rate, Backchannel vs python-socketio; and
 the memory of idle connections.
 
-    python benchmarks/realtime.py [--clients 100] [--steps 50,75,…,3200,4800,6400,9600]
+    python benchmarks/realtime.py [--clients 100] [--steps 50,75,…,12800,19200,25600]
                                   [--step-seconds 5] [--senders 1] [--client-processes 2]
                                   [--database sqlite|postgresql]
                                   [--idle 10000] [--idle-processes 4] [--idle-concurrency 2]
@@ -115,7 +115,9 @@ CATCH_UP = 15.0  # seconds a receiver may keep reads unparsed (a ping needs its 
 PING, ENGINEIO_PING = b"\x89\x04", b"\x81\x012"
 BUCKET = 10_000  # latency histogram buckets per second (0.1 ms)
 # msg/s
-DEFAULT_STEPS = "50,75,100,150,200,300,400,600,800,1200,1600,2400,3200,4800,6400,9600,12800"
+DEFAULT_STEPS = (
+    "50,75,100,150,200,300,400,600,800,1200,1600,2400,3200,4800,6400,9600,12800,19200,25600"
+)
 
 
 # --- servers -------------------------------------------------------------------------------------
